@@ -1,0 +1,28 @@
+// hookstream API keys: `hs_live_<64 hex>` or `hs_test_<64 hex>`.
+//
+// The server never stores a key, only its SHA-256; `generate_api_key` exists for
+// tools (demo data, the bench loader) that mint keys and print them once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hookstream::auth {
+
+using sha256_digest = std::array<std::uint8_t, 32>;
+
+/// True when `key` has the shape of an API key (prefix and 64 lowercase hex digits).
+bool is_well_formed_api_key(std::string_view key) noexcept;
+
+sha256_digest sha256(std::string_view data) noexcept;
+
+/// Lowercase hex of any bytes.
+std::string to_hex(const std::uint8_t* data, std::size_t size);
+inline std::string to_hex(const sha256_digest& d) { return to_hex(d.data(), d.size()); }
+
+/// A new random key from the OS CSPRNG; `live` selects hs_live_ over hs_test_.
+std::string generate_api_key(bool live = true);
+
+}  // namespace hookstream::auth

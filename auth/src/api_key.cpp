@@ -1,0 +1,42 @@
+#include <hookstream/auth/api_key.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace hookstream::auth {
+
+bool is_well_formed_api_key(std::string_view key) noexcept {
+  constexpr std::size_t prefix_len = 8;  // "hs_live_" / "hs_test_"
+  if (key.size() != prefix_len + 64) return false;
+  if (!key.starts_with("hs_live_") && !key.starts_with("hs_test_")) return false;
+  for (char c : key.substr(prefix_len))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+sha256_digest sha256(std::string_view data) noexcept {
+  sha256_digest out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+std::string to_hex(const std::uint8_t* data, std::size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(size * 2, '0');
+  for (std::size_t i = 0; i < size; ++i) {
+    s[2 * i] = digits[data[i] >> 4];
+    s[2 * i + 1] = digits[data[i] & 15];
+  }
+  return s;
+}
+
+std::string generate_api_key(bool live) {
+  std::uint8_t random[32];
+  if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("RAND_bytes failed");
+  return std::string(live ? "hs_live_" : "hs_test_") + to_hex(random, sizeof random);
+}
+
+}  // namespace hookstream::auth

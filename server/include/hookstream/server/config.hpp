@@ -1,0 +1,40 @@
+// Configuration of hookstream-server: command-line options, each with an
+// environment variable (the option wins when both are given).
+#pragma once
+
+#include <hookstream/server/api_handler.hpp>
+#include <hookstream/server/http_listener.hpp>
+#include <hookstream/storage/connection_pool.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hookstream::server {
+
+struct server_config {
+  std::string listen_address = "127.0.0.1";
+  unsigned short port = 8080;
+  std::string database_url;
+  unsigned threads = 0;          ///< 0 = one per core
+  bool migrate = true;           ///< apply migrations at start-up
+  bool migrate_only = false;     ///< apply migrations and exit
+  std::size_t pool_size = 4;     ///< per thread
+  storage::pool_config pool;     ///< conninfo filled from database_url
+  handler_config handler;
+  listener_config listener;
+};
+
+struct config_outcome {
+  std::optional<server_config> config;  ///< set when the server should run
+  std::string message;                  ///< --help text or the error
+  int exit_code = 0;                    ///< for --help (0) and errors (2)
+};
+
+/// Parses `args` (without the program name) over the environment (`getenv`).
+config_outcome parse_server_config(const std::vector<std::string>& args);
+
+/// The --help text: every option, its environment variable and its default.
+std::string server_usage();
+
+}  // namespace hookstream::server

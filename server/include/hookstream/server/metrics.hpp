@@ -1,0 +1,54 @@
+// Counters for GET /metrics (Prometheus text format, version 0.0.4).
+//
+// Each worker thread owns one `server_metrics` and is its only writer; relaxed
+// atomics let /metrics, served by any worker, read all of them without locks.
+#pragma once
+
+#include <hookstream/storage/connection_pool.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hookstream::server {
+
+class server_metrics {
+ public:
+  /// Upper bounds of the latency histogram, in seconds.
+  static constexpr std::array<double, 12> latency_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  void observe_request(unsigned status, std::chrono::steady_clock::duration elapsed) noexcept;
+  void in_flight_delta(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+  /// Copies the pool's figures so other threads can read them.
+  void publish_pool(const storage::pool_stats& s) noexcept;
+
+ private:
+  friend class metrics_registry;
+  template <class T>
+  static void add(std::atomic<T>& a, T v) noexcept {
+    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);  // single writer
+  }
+  std::array<std::atomic<std::uint64_t>, 6> by_status_class_{};  // index 1..5 = 1xx..5xx
+  std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_{};
+  std::atomic<std::uint64_t> latency_sum_us_{0};
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::uint64_t> pool_idle_{0}, pool_in_use_{0}, pool_waiting_{0}, pool_connecting_{0};
+  std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
+};
+
+/// All workers' metrics; created before the workers start and fixed afterwards.
+class metrics_registry {
+ public:
+  server_metrics& add_worker();
+  std::string render_prometheus() const;
+
+ private:
+  std::vector<std::unique_ptr<server_metrics>> workers_;
+};
+
+}  // namespace hookstream::server

@@ -1,0 +1,40 @@
+// The whole server, shared-nothing per thread: each worker thread runs its own
+// io_context with its own SO_REUSEPORT acceptor, connection pool and handler, so
+// the request path takes no lock and no request ever hops threads.
+//
+// A gateway that brings its own io_context uses connection_pool + api_handler (and
+// optionally http_listener) directly instead; this class is what the binary runs.
+#pragma once
+
+#include <hookstream/server/config.hpp>
+
+#include <memory>
+
+namespace hookstream::server {
+
+class server {
+ public:
+  explicit server(server_config config);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds every worker's listener (throws boost::system::system_error when the
+  /// address is taken) and starts the worker threads.
+  void start();
+  /// The port actually bound (differs from the configured one when that was 0).
+  unsigned short port() const;
+  /// Graceful shutdown: stop accepting, drain, close pools. Thread-safe, idempotent.
+  void stop();
+  /// Blocks until every worker has finished.
+  void wait();
+
+ private:
+  struct worker;
+  server_config config_;
+  metrics_registry metrics_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  bool stopped_ = false;
+};
+
+}  // namespace hookstream::server

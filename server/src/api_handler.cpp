@@ -1,0 +1,203 @@
+#include <hookstream/auth/authenticator.hpp>
+#include <hookstream/server/api_handler.hpp>
+#include <hookstream/server/attempt_json.hpp>
+#include <hookstream/server/list_query.hpp>
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <cstdio>
+#include <random>
+
+namespace hookstream::server {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using storage::clock;
+
+namespace {
+
+constexpr std::string_view listing_path = "/v1/delivery-attempts";
+
+std::string random_hex(std::size_t bytes) {
+  // Request ids need to be unique, not secret: a per-thread PRNG is enough.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes * 2);
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    std::uint64_t v = rng();
+    for (std::size_t k = 0; k < 16 && s.size() < bytes * 2; ++k, v >>= 4) s += digits[v & 15];
+  }
+  return s;
+}
+
+http_response make_response(http::status status, std::string body, const std::string& request_id,
+                            std::string_view content_type = "application/json") {
+  http_response res{status, 11};
+  res.set(http::field::content_type, content_type);
+  res.set("X-Request-Id", request_id);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http_response error_response(http::status status, std::string_view message, const std::string& request_id) {
+  std::string body = "{\"error\":";
+  append_json_string(body, message);
+  body += ",\"status\":" + std::to_string(static_cast<unsigned>(status)) + ",\"request_id\":";
+  append_json_string(body, request_id);
+  body += '}';
+  return make_response(status, std::move(body), request_id);
+}
+
+http_response unauthorized(std::string_view message, const std::string& request_id) {
+  auto res = error_response(http::status::unauthorized, message, request_id);
+  res.set(http::field::www_authenticate, "Bearer realm=\"hookstream\"");
+  return res;
+}
+
+// The single place where storage errors become HTTP answers. The server's own
+// words go to the log with the request id, never to the client.
+http_response database_error(const storage::db_error& e, const std::string& request_id) {
+  std::fprintf(stderr, "request %s: %s%s%s\n", request_id.c_str(), e.code.message().c_str(),
+               e.message.empty() ? "" : ": ", e.message.c_str());
+  using storage::errc;
+  if (e.code == errc::pool_exhausted || e.code == errc::acquire_timeout) {
+    auto res = error_response(http::status::service_unavailable, "the server is busy; retry shortly", request_id);
+    res.set(http::field::retry_after, "1");
+    return res;
+  }
+  if (e.code == errc::connection_failed || e.code == errc::pool_closed) {
+    auto res = error_response(http::status::service_unavailable, "the database is unavailable; retry shortly",
+                              request_id);
+    res.set(http::field::retry_after, "1");
+    return res;
+  }
+  if (e.code == errc::query_timeout)
+    return error_response(http::status::gateway_timeout, "the query took too long; narrow the filters or retry",
+                          request_id);
+  return error_response(http::status::internal_server_error, "internal error", request_id);
+}
+
+auth::request_credentials credentials_of(const http_request& req) {
+  auth::request_credentials c;
+  if (auto it = req.find("X-API-Key"); it != req.end()) c.x_api_key = it->value();
+  if (auto it = req.find(http::field::authorization); it != req.end()) c.authorization = it->value();
+  return c;
+}
+
+}  // namespace
+
+std::string choose_request_id(std::string_view incoming) {
+  bool ok = !incoming.empty() && incoming.size() <= 128;
+  for (char c : incoming) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == ':' || c == '-');
+  }
+  return ok ? std::string(incoming) : "req_" + random_hex(16);
+}
+
+api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
+                         const metrics_registry* registry)
+    : pool_(pool), config_(config), metrics_(metrics), registry_(registry) {}
+
+asio::awaitable<http_response> api_handler::handle(const http_request& request) {
+  const auto started = clock::now();
+  std::string request_id;
+  if (auto it = request.find("X-Request-Id"); it != request.end()) request_id = choose_request_id(it->value());
+  else request_id = choose_request_id({});
+
+  if (metrics_) metrics_->in_flight_delta(1);
+  http_response res;
+  try {
+    res = co_await route(request, request_id);
+  } catch (const std::exception& e) {
+    // Nothing a client sends should get here; if it does, answer and keep serving.
+    std::fprintf(stderr, "request %s: unexpected exception: %s\n", request_id.c_str(), e.what());
+    res = error_response(http::status::internal_server_error, "internal error", request_id);
+  }
+  if (metrics_) {
+    metrics_->in_flight_delta(-1);
+    metrics_->observe_request(res.result_int(), clock::now() - started);
+    metrics_->publish_pool(pool_.stats());
+  }
+  co_return res;
+}
+
+asio::awaitable<http_response> api_handler::route(const http_request& req, const std::string& request_id) {
+  const std::string_view target = req.target();
+  const auto qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+
+  const bool is_listing = path == listing_path;
+  const bool is_single = path.size() > listing_path.size() + 1 && path.starts_with(listing_path) &&
+                         path[listing_path.size()] == '/';
+  const bool known = is_listing || is_single || path == "/healthz" || path == "/readyz" || path == "/metrics";
+  if (!known) co_return error_response(http::status::not_found, "no such endpoint", request_id);
+  if (req.method() != http::verb::get) {
+    auto res = error_response(http::status::method_not_allowed, "only GET is allowed here", request_id);
+    res.set(http::field::allow, "GET");
+    co_return res;
+  }
+
+  if (path == "/healthz") co_return make_response(http::status::ok, "{\"status\":\"ok\"}", request_id);
+  if (path == "/metrics") {
+    co_return make_response(http::status::ok, registry_ ? registry_->render_prometheus() : std::string(),
+                            request_id, "text/plain; version=0.0.4");
+  }
+
+  const auto deadline = clock::now() + config_.request_timeout;
+  const auto acquire_deadline = std::min(deadline, clock::now() + config_.acquire_timeout);
+
+  if (path == "/readyz") {
+    auto conn = co_await pool_.acquire(acquire_deadline);
+    if (!conn) co_return database_error(conn.error(), request_id);
+    auto ping = co_await (*conn)->execute("SELECT 1", {}, storage::result_format::binary, deadline);
+    if (!ping) co_return database_error(ping.error(), request_id);
+    co_return make_response(http::status::ok, "{\"status\":\"ready\"}", request_id);
+  }
+
+  // Both API routes: refuse requests without a credential before touching the pool.
+  const auto creds = credentials_of(req);
+  if (auth::presented_api_key(creds).empty())
+    co_return unauthorized("missing credentials: send X-API-Key or Authorization: Bearer", request_id);
+
+  auto conn = co_await pool_.acquire(acquire_deadline);
+  if (!conn) co_return database_error(conn.error(), request_id);
+
+  auto who = co_await auth::authenticate(**conn, creds, deadline);
+  if (auto* err = std::get_if<auth::auth_error>(&who)) {
+    if (auto* db = std::get_if<storage::db_error>(err)) co_return database_error(*db, request_id);
+    co_return unauthorized("invalid or revoked API key", request_id);
+  }
+  const auto& tenant = std::get<storage::tenant_id>(who);
+
+  if (is_single) {
+    const std::string_view id = path.substr(listing_path.size() + 1);
+    if (id.size() > 128 || id.find('/') != std::string_view::npos)
+      co_return error_response(http::status::not_found, "no such delivery attempt", request_id);
+    auto rows = co_await storage::find_attempt(**conn, tenant, id, deadline);
+    if (!rows) co_return database_error(rows.error(), request_id);
+    if (rows->size() == 0) co_return error_response(http::status::not_found, "no such delivery attempt", request_id);
+    co_return make_response(http::status::ok, render_single_attempt((*rows)[0]), request_id);
+  }
+
+  auto parsed = parse_list_query(query);
+  if (auto* bad = std::get_if<invalid_parameter>(&parsed))
+    co_return error_response(http::status::bad_request, bad->message, request_id);
+  const auto& page_req = std::get<storage::page_request>(parsed);
+
+  auto page = co_await storage::list_attempts(**conn, tenant, page_req, deadline);
+  if (!page) co_return database_error(page.error(), request_id);
+  page_meta meta;
+  meta.total = page->total;
+  meta.limit = page_req.limit;
+  meta.offset = page_req.offset;
+  meta.has_more = page->has_more;
+  co_return make_response(http::status::ok, render_attempt_page(page->rows, meta), request_id);
+}
+
+}  // namespace hookstream::server

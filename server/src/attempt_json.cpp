@@ -1,0 +1,246 @@
+#include <hookstream/server/attempt_json.hpp>
+
+#include <charconv>
+#include <cstdint>
+
+namespace hookstream::server {
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid. When
+// invalid, `bad` receives the length of the maximal subpart to replace (>= 1).
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  std::size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) need = 2;
+  else if (c == 0xE0) need = 3, lo = 0xA0;
+  else if (c >= 0xE1 && c <= 0xEC) need = 3;
+  else if (c == 0xED) need = 3, hi = 0x9F;  // no UTF-16 surrogates
+  else if (c >= 0xEE && c <= 0xEF) need = 3;
+  else if (c == 0xF0) need = 4, lo = 0x90;
+  else if (c >= 0xF1 && c <= 0xF3) need = 4;
+  else if (c == 0xF4) need = 4, hi = 0x8F;  // nothing above U+10FFFF
+  else {
+    bad = 1;
+    return 0;
+  }
+  std::size_t k = 1;
+  for (; k < need; ++k) {
+    if (i + k >= s.size()) break;
+    const unsigned char b = byte(i + k);
+    const unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
+    if (b < l || b > h) break;
+  }
+  if (k == need) return need;
+  bad = k;  // the lead byte plus the valid continuation bytes seen so far
+  return 0;
+}
+
+void append_nullable_string(std::string& out, const std::optional<std::string_view>& s) {
+  if (s) append_json_string(out, *s);
+  else out += "null";
+}
+void append_nullable_int(std::string& out, const std::optional<std::int64_t>& v) {
+  if (v) append_int(out, *v);
+  else out += "null";
+}
+void append_nullable_time(std::string& out, const std::optional<storage::unix_micros>& t) {
+  if (t) append_rfc3339(out, *t);
+  else out += "null";
+}
+
+// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+}
+
+void append_digits(std::string& out, std::int64_t v, int width) {
+  char buf[8];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // Copy runs of plain ASCII in one go.
+    std::size_t run = i;
+    while (run < s.size()) {
+      const unsigned char c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+      }
+      ++i;
+      continue;
+    }
+    std::size_t bad = 0;
+    if (const std::size_t len = utf8_sequence(s, i, bad)) {
+      out.append(s.data() + i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      i += bad;
+    }
+  }
+  out += '"';
+}
+
+void append_rfc3339(std::string& out, storage::unix_micros t) {
+  constexpr std::int64_t micros_per_day = 86'400'000'000;
+  std::int64_t days = t / micros_per_day;
+  std::int64_t rem = t % micros_per_day;
+  if (rem < 0) {  // floor, not truncate, for instants before 1970
+    rem += micros_per_day;
+    --days;
+  }
+  std::int64_t year;
+  unsigned month, day;
+  civil_from_days(days, year, month, day);
+  const std::int64_t ms_of_day = rem / 1000;
+  out += '"';
+  append_digits(out, year, 4);
+  out += '-';
+  append_digits(out, month, 2);
+  out += '-';
+  append_digits(out, day, 2);
+  out += 'T';
+  append_digits(out, ms_of_day / 3'600'000, 2);
+  out += ':';
+  append_digits(out, ms_of_day / 60'000 % 60, 2);
+  out += ':';
+  append_digits(out, ms_of_day / 1000 % 60, 2);
+  out += '.';
+  append_digits(out, ms_of_day % 1000, 3);
+  out += "Z\"";
+}
+
+void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
+  out += "{\"id\":";
+  append_json_string(out, a.id);
+  out += ",\"org_id\":";
+  append_json_string(out, a.org_id);
+  out += ",\"env_id\":";
+  append_json_string(out, a.env_id);
+  out += ",\"event_id\":";
+  append_json_string(out, a.event_id);
+  out += ",\"connection_id\":";
+  append_json_string(out, a.connection_id);
+  out += ",\"destination_id\":";
+  append_json_string(out, a.destination_id);
+  out += ",\"request_url\":";
+  append_json_string(out, a.request_url);
+  out += ",\"request_method\":";
+  append_json_string(out, a.request_method);
+  out += ",\"request_headers\":";
+  append_nullable_string(out, a.request_headers);
+  out += ",\"request_body_size\":";
+  append_int(out, a.request_body_size);
+  out += ",\"response_status\":";
+  append_nullable_int(out, a.response_status);
+  out += ",\"response_headers\":";
+  append_nullable_string(out, a.response_headers);
+  out += ",\"response_body\":";
+  append_nullable_string(out, a.response_body);
+  out += ",\"duration_ms\":";
+  append_nullable_int(out, a.duration_ms);
+  out += ",\"status\":";
+  append_json_string(out, a.status);
+  out += ",\"error\":";
+  append_nullable_string(out, a.error);
+  out += ",\"created_at\":";
+  append_rfc3339(out, a.created_at);
+  out += ",\"attempt_number\":";
+  append_nullable_int(out, a.attempt_number);
+  out += ",\"next_retry_at\":";
+  append_nullable_time(out, a.next_retry_at);
+  out += ",\"is_dlq\":";
+  append_nullable_int(out, a.is_dlq);
+  out += ",\"dlq_at\":";
+  append_nullable_time(out, a.dlq_at);
+  out += ",\"trigger_type\":";
+  append_nullable_string(out, a.trigger_type);
+  out += ",\"connection_name\":";
+  append_nullable_string(out, a.connection_name);
+  out += ",\"destination_name\":";
+  append_nullable_string(out, a.destination_name);
+  out += '}';
+}
+
+std::string render_attempt_page(const storage::attempt_rows& rows, const page_meta& meta) {
+  std::string out;
+  out.reserve(256 + static_cast<std::size_t>(rows.size()) * 1024);
+  out += "{\"delivery_attempts\":[";
+  for (int i = 0; i < rows.size(); ++i) {
+    if (i) out += ',';
+    append_attempt(out, rows[i]);
+  }
+  out += "],\"pagination\":{\"total\":";
+  append_int(out, meta.total);
+  out += ",\"limit\":";
+  append_int(out, meta.limit);
+  out += ",\"offset\":";
+  append_int(out, meta.offset);
+  out += ",\"has_more\":";
+  out += meta.has_more ? "true" : "false";
+  out += ",\"next_cursor\":";
+  if (meta.next_cursor.empty()) out += "null";
+  else append_json_string(out, meta.next_cursor);
+  out += ",\"prev_cursor\":";
+  if (meta.prev_cursor.empty()) out += "null";
+  else append_json_string(out, meta.prev_cursor);
+  out += "}}";
+  return out;
+}
+
+std::string render_single_attempt(const storage::delivery_attempt_view& a) {
+  std::string out;
+  out.reserve(2048);
+  out += "{\"delivery_attempt\":";
+  append_attempt(out, a);
+  out += '}';
+  return out;
+}
+
+}  // namespace hookstream::server

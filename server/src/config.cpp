@@ -1,0 +1,163 @@
+#include <hookstream/server/config.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+namespace hookstream::server {
+namespace {
+
+struct option {
+  const char* name;   // --name
+  const char* env;    // environment variable
+  const char* value;  // placeholder shown in --help, nullptr for flags
+  const char* help;
+  std::function<bool(server_config&, const std::string&)> apply;
+};
+
+bool to_uint(const std::string& s, unsigned long long& out, unsigned long long max) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out <= max;
+}
+
+template <class Field>
+std::function<bool(server_config&, const std::string&)> millis(Field field) {
+  return [field](server_config& c, const std::string& v) {
+    unsigned long long n;
+    if (!to_uint(v, n, 86'400'000)) return false;
+    field(c) = std::chrono::milliseconds(n);
+    return true;
+  };
+}
+
+template <class Field>
+std::function<bool(server_config&, const std::string&)> count(Field field, unsigned long long min,
+                                                              unsigned long long max) {
+  return [field, min, max](server_config& c, const std::string& v) {
+    unsigned long long n;
+    if (!to_uint(v, n, max) || n < min) return false;
+    field(c) = static_cast<std::remove_reference_t<decltype(field(c))>>(n);
+    return true;
+  };
+}
+
+bool flag(const std::string& v) { return v.empty() || v == "1" || v == "true" || v == "yes"; }
+
+const std::vector<option>& options() {
+  static const std::vector<option> all{
+      {"listen", "HOOKSTREAM_LISTEN", "HOST:PORT", "address to serve on (default 127.0.0.1:8080)",
+       [](server_config& c, const std::string& v) {
+         const auto colon = v.rfind(':');
+         if (colon == std::string::npos) return false;
+         unsigned long long port;
+         if (!to_uint(v.substr(colon + 1), port, 65535)) return false;
+         c.listen_address = v.substr(0, colon);
+         if (c.listen_address.size() > 2 && c.listen_address.front() == '[')  // [::1]:8080
+           c.listen_address = c.listen_address.substr(1, c.listen_address.size() - 2);
+         c.port = static_cast<unsigned short>(port);
+         return !c.listen_address.empty();
+       }},
+      {"database-url", "DATABASE_URL", "URL", "PostgreSQL URL or libpq conninfo (required)",
+       [](server_config& c, const std::string& v) {
+         c.database_url = v;
+         return !v.empty();
+       }},
+      {"threads", "HOOKSTREAM_THREADS", "N", "worker threads, each with its own event loop and pool (default: cores)",
+       count([](server_config& c) -> unsigned& { return c.threads; }, 1, 256)},
+      {"pool-size", "HOOKSTREAM_POOL_SIZE", "N", "database connections per thread (default 4)",
+       count([](server_config& c) -> std::size_t& { return c.pool_size; }, 1, 1000)},
+      {"pool-max-waiters", "HOOKSTREAM_POOL_MAX_WAITERS", "N",
+       "requests per thread that may queue for a connection; more get 503 (default 512)",
+       count([](server_config& c) -> std::size_t& { return c.pool.max_waiters; }, 0, 1'000'000)},
+      {"pool-max-connecting", "HOOKSTREAM_POOL_MAX_CONNECTING", "N",
+       "connections per thread being opened at once (default 2)",
+       count([](server_config& c) -> std::size_t& { return c.pool.max_connecting; }, 1, 1000)},
+      {"connect-timeout-ms", "HOOKSTREAM_CONNECT_TIMEOUT_MS", "MS", "deadline to open a connection (default 5000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.pool.connect_timeout; })},
+      {"acquire-timeout-ms", "HOOKSTREAM_ACQUIRE_TIMEOUT_MS", "MS",
+       "longest wait for a pooled connection before 503 (default 1000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.acquire_timeout; })},
+      {"query-timeout-ms", "HOOKSTREAM_QUERY_TIMEOUT_MS", "MS",
+       "server-side statement_timeout of every query (default 5000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.pool.statement_timeout; })},
+      {"request-timeout-ms", "HOOKSTREAM_REQUEST_TIMEOUT_MS", "MS",
+       "budget for all database work of a request before 504 (default 10000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.request_timeout; })},
+      {"read-timeout-ms", "HOOKSTREAM_READ_TIMEOUT_MS", "MS",
+       "deadline to receive a request, incl. the keep-alive wait (default 30000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.listener.read_timeout; })},
+      {"write-timeout-ms", "HOOKSTREAM_WRITE_TIMEOUT_MS", "MS", "deadline to send a response (default 10000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.listener.write_timeout; })},
+      {"shutdown-timeout-ms", "HOOKSTREAM_SHUTDOWN_TIMEOUT_MS", "MS",
+       "on SIGINT/SIGTERM, how long requests in flight may finish (default 10000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.listener.shutdown_timeout; })},
+      {"max-connections", "HOOKSTREAM_MAX_CONNECTIONS", "N", "open client connections per thread (default 10000)",
+       count([](server_config& c) -> std::size_t& { return c.listener.max_connections; }, 1, 1'000'000)},
+      {"no-migrate", "HOOKSTREAM_NO_MIGRATE", nullptr, "do not apply schema migrations at start-up",
+       [](server_config& c, const std::string& v) {
+         c.migrate = !flag(v);
+         return true;
+       }},
+      {"migrate-only", "HOOKSTREAM_MIGRATE_ONLY", nullptr, "apply schema migrations and exit",
+       [](server_config& c, const std::string& v) {
+         c.migrate_only = flag(v);
+         return true;
+       }},
+  };
+  return all;
+}
+
+}  // namespace
+
+std::string server_usage() {
+  std::string s =
+      "Usage: hookstream-server [OPTIONS]\n\n"
+      "Serves GET /v1/delivery-attempts from PostgreSQL. Every option can also be set by\n"
+      "the environment variable shown; the command line wins.\n\n";
+  for (const auto& o : options()) {
+    std::string left = std::string("  --") + o.name + (o.value ? std::string(" ") + o.value : "");
+    s += left + std::string(left.size() < 32 ? 32 - left.size() : 1, ' ') + o.help + "\n";
+    s += std::string(34, ' ') + "[env " + o.env + "]\n";
+  }
+  s += "  --help                        show this text\n";
+  return s;
+}
+
+config_outcome parse_server_config(const std::vector<std::string>& args) {
+  server_config cfg;
+  auto error = [](std::string m) { return config_outcome{std::nullopt, std::move(m) + "\n(see --help)", 2}; };
+
+  for (const auto& o : options()) {
+    if (const char* v = std::getenv(o.env); v && *v) {
+      if (!o.apply(cfg, v)) return error(std::string("invalid value of ") + o.env + ": " + (o.value ? v : ""));
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") return config_outcome{std::nullopt, server_usage(), 0};
+    if (!arg.starts_with("--")) return error("unexpected argument: " + arg);
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const option* found = nullptr;
+    for (const auto& o : options())
+      if (name == o.name) found = &o;
+    if (!found) return error("unknown option --" + name);
+    if (found->value && !has_value) {
+      if (i + 1 >= args.size()) return error("--" + name + " needs a value");
+      value = args[++i];
+    }
+    if (!found->apply(cfg, value)) return error("invalid value for --" + name + ": " + value);
+  }
+  if (cfg.database_url.empty()) return error("no database: set DATABASE_URL or --database-url");
+  cfg.pool.conninfo = cfg.database_url;
+  cfg.pool.max_size = cfg.pool_size;
+  return config_outcome{std::move(cfg), {}, 0};
+}
+
+}  // namespace hookstream::server

@@ -1,0 +1,96 @@
+#include <hookstream/server/metrics.hpp>
+
+#include <cstdio>
+
+namespace hookstream::server {
+
+void server_metrics::observe_request(unsigned status, std::chrono::steady_clock::duration elapsed) noexcept {
+  const unsigned cls = status / 100;
+  add(by_status_class_[cls >= 1 && cls <= 5 ? cls : 0], std::uint64_t{1});
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+  const double seconds = static_cast<double>(us) / 1e6;
+  std::size_t bucket = 0;
+  while (bucket < latency_bounds.size() && seconds > latency_bounds[bucket]) ++bucket;
+  add(latency_[bucket], std::uint64_t{1});
+  add(latency_sum_us_, static_cast<std::uint64_t>(us));
+}
+
+void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
+  constexpr auto r = std::memory_order_relaxed;
+  pool_idle_.store(s.idle, r);
+  pool_in_use_.store(s.in_use, r);
+  pool_waiting_.store(s.waiting, r);
+  pool_connecting_.store(s.connecting, r);
+  pool_exhausted_.store(s.exhausted, r);
+  pool_timed_out_.store(s.timed_out, r);
+  pool_connect_failures_.store(s.connect_failures, r);
+}
+
+server_metrics& metrics_registry::add_worker() {
+  workers_.push_back(std::make_unique<server_metrics>());
+  return *workers_.back();
+}
+
+std::string metrics_registry::render_prometheus() const {
+  constexpr auto r = std::memory_order_relaxed;
+  std::string out;
+  auto line = [&](const std::string& s) { out += s + "\n"; };
+  auto sum = [&](auto member) {
+    std::uint64_t t = 0;
+    for (const auto& w : workers_) t += ((*w).*member).load(r);
+    return t;
+  };
+
+  line("# HELP hookstream_http_requests_total HTTP requests answered, by status class.");
+  line("# TYPE hookstream_http_requests_total counter");
+  static const char* classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t c = 0; c < 6; ++c) {
+    std::uint64_t t = 0;
+    for (const auto& w : workers_) t += w->by_status_class_[c].load(r);
+    line(std::string("hookstream_http_requests_total{class=\"") + classes[c] + "\"} " + std::to_string(t));
+  }
+
+  line("# HELP hookstream_http_request_duration_seconds Time from parsed request to response ready.");
+  line("# TYPE hookstream_http_request_duration_seconds histogram");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= server_metrics::latency_bounds.size(); ++b) {
+    for (const auto& w : workers_) cumulative += w->latency_[b].load(r);
+    char le[32];
+    if (b < server_metrics::latency_bounds.size())
+      std::snprintf(le, sizeof le, "%g", server_metrics::latency_bounds[b]);
+    else
+      std::snprintf(le, sizeof le, "+Inf");
+    line(std::string("hookstream_http_request_duration_seconds_bucket{le=\"") + le + "\"} " +
+         std::to_string(cumulative));
+  }
+  char sum_text[64];
+  std::snprintf(sum_text, sizeof sum_text, "%.6f",
+                static_cast<double>(sum(&server_metrics::latency_sum_us_)) / 1e6);
+  line(std::string("hookstream_http_request_duration_seconds_sum ") + sum_text);
+  line("hookstream_http_request_duration_seconds_count " + std::to_string(cumulative));
+
+  std::int64_t in_flight = 0;
+  for (const auto& w : workers_) in_flight += w->in_flight_.load(r);
+  line("# HELP hookstream_http_requests_in_flight Requests being handled now.");
+  line("# TYPE hookstream_http_requests_in_flight gauge");
+  line("hookstream_http_requests_in_flight " + std::to_string(in_flight));
+
+  auto gauge = [&](const char* name, const char* help, auto member, const char* type = "gauge") {
+    line(std::string("# HELP ") + name + " " + help);
+    line(std::string("# TYPE ") + name + " " + type);
+    line(std::string(name) + " " + std::to_string(sum(member)));
+  };
+  gauge("hookstream_db_pool_idle", "Idle database connections.", &server_metrics::pool_idle_);
+  gauge("hookstream_db_pool_in_use", "Database connections on loan.", &server_metrics::pool_in_use_);
+  gauge("hookstream_db_pool_waiting", "Requests waiting for a connection.", &server_metrics::pool_waiting_);
+  gauge("hookstream_db_pool_connecting", "Connections being opened.", &server_metrics::pool_connecting_);
+  gauge("hookstream_db_pool_exhausted_total", "Acquires refused: waiter queue full.",
+        &server_metrics::pool_exhausted_, "counter");
+  gauge("hookstream_db_pool_acquire_timeouts_total", "Acquires past their deadline.",
+        &server_metrics::pool_timed_out_, "counter");
+  gauge("hookstream_db_pool_connect_failures_total", "Failed connection attempts.",
+        &server_metrics::pool_connect_failures_, "counter");
+  return out;
+}
+
+}  // namespace hookstream::server

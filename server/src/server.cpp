@@ -1,0 +1,80 @@
+#include <hookstream/server/server.hpp>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include <thread>
+
+namespace hookstream::server {
+namespace asio = boost::asio;
+
+struct server::worker {
+  worker(const server_config& cfg, server_metrics& metrics, const metrics_registry& registry,
+         const asio::ip::tcp::endpoint& endpoint)
+      : io(1),  // concurrency hint 1: this io_context is only ever run by its own thread
+        pool(io.get_executor(), cfg.pool),
+        handler(pool, cfg.handler, &metrics, &registry),
+        listener(io, endpoint, handler, cfg.listener, /*reuse_port=*/true),
+        hard_stop(io),
+        grace(cfg.listener.shutdown_timeout + std::chrono::seconds(2)) {}
+
+  asio::io_context io;
+  storage::connection_pool pool;
+  api_handler handler;
+  http_listener listener;
+  asio::steady_timer hard_stop;
+  std::chrono::milliseconds grace;
+  std::thread thread;
+};
+
+server::server(server_config config) : config_(std::move(config)) {}
+
+server::~server() {
+  stop();
+  wait();
+}
+
+void server::start() {
+  unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.listen_address), config_.port);
+  for (unsigned i = 0; i < threads; ++i) {
+    auto& m = metrics_.add_worker();
+    workers_.push_back(std::make_unique<worker>(config_, m, metrics_, endpoint));
+    // With port 0 the first listener picks a port; the others must share it.
+    if (i == 0) endpoint.port(workers_.front()->listener.port());
+  }
+  for (auto& w : workers_) {
+    w->pool.warm_up(1);
+    w->listener.start();
+    w->thread = std::thread([&io = w->io] { io.run(); });
+  }
+}
+
+unsigned short server::port() const { return workers_.empty() ? config_.port : workers_.front()->listener.port(); }
+
+void server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& w : workers_) {
+    worker* wp = w.get();
+    asio::post(wp->io, [wp] {
+      wp->listener.begin_shutdown([wp] {
+        wp->pool.close();
+        wp->hard_stop.cancel();
+      });
+      // Whatever still runs past the grace period (a connect in progress, a
+      // handler stuck on a dead database) is abandoned.
+      wp->hard_stop.expires_after(wp->grace);
+      wp->hard_stop.async_wait([wp](boost::system::error_code ec) {
+        if (!ec) wp->io.stop();
+      });
+    });
+  }
+}
+
+void server::wait() {
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+}  // namespace hookstream::server

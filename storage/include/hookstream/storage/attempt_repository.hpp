@@ -1,0 +1,106 @@
+// Reading delivery attempts: the listing and the single-attempt look-up.
+//
+// Every query is scoped to a tenant (org + environment) that the caller has
+// authenticated; no parameter of a request can widen it. Rows are returned as
+// zero-copy views into the PostgreSQL result, which the page owns.
+#pragma once
+
+#include <hookstream/storage/error.hpp>
+#include <hookstream/storage/pg_connection.hpp>
+#include <hookstream/storage/query_result.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <vector>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hookstream::storage {
+
+/// Who is asking. Comes from the credential only, never from the query string.
+struct tenant_id {
+  std::string org_id;
+  std::string env_id;
+};
+
+/// The endpoint's filters; an empty optional means "not filtered". Combined with AND.
+struct attempt_filter {
+  std::optional<std::string> event_id;
+  std::optional<std::string> connection_id;
+  std::optional<std::string> destination_id;
+  std::optional<std::string> status;  ///< pending | success | failed | retrying
+  std::optional<bool> in_dlq;         ///< true: DLQ only; false: not in the DLQ
+};
+
+struct page_request {
+  attempt_filter filter;
+  int limit = 50;            ///< rows per page, 1..100 (validated by the caller)
+  std::int64_t offset = 0;   ///< rows to skip
+};
+
+/// One delivery attempt, viewing memory owned by the `attempt_rows` it came from.
+/// Field order and nullability follow the public API.
+struct delivery_attempt_view {
+  std::string_view id, org_id, env_id, event_id, connection_id, destination_id;
+  std::string_view request_url, request_method;
+  std::optional<std::string_view> request_headers;
+  std::int64_t request_body_size = 0;
+  std::optional<std::int64_t> response_status;
+  std::optional<std::string_view> response_headers;
+  std::optional<std::string_view> response_body;  ///< raw bytes, not necessarily UTF-8
+  std::optional<std::int64_t> duration_ms;
+  std::string_view status;
+  std::optional<std::string_view> error;
+  unix_micros created_at = 0;
+  std::optional<std::int64_t> attempt_number;
+  std::optional<unix_micros> next_retry_at;
+  std::optional<std::int64_t> is_dlq;
+  std::optional<unix_micros> dlq_at;
+  std::optional<std::string_view> trigger_type;
+  std::optional<std::string_view> connection_name;
+  std::optional<std::string_view> destination_name;
+};
+
+/// Rows of a query in the attempt column layout.
+class attempt_rows {
+ public:
+  attempt_rows() = default;
+  /// `max_rows` hides the look-ahead row a listing fetches to compute `has_more`.
+  explicit attempt_rows(query_result result, int max_rows = INT_MAX) noexcept
+      : result_(std::move(result)), max_rows_(max_rows) {}
+  int size() const noexcept { return std::min(result_.rows(), max_rows_); }
+  delivery_attempt_view operator[](int row) const noexcept;
+
+ private:
+  query_result result_;
+  int max_rows_ = INT_MAX;
+};
+
+struct attempt_page {
+  attempt_rows rows;
+  std::int64_t total = 0;    ///< attempts matching the filters, whatever the page
+  bool has_more = false;     ///< attempts exist after the last row of this page
+};
+
+/// SQL of the listing for one filter shape (parameters: $1 org, $2 env, the
+/// present filters in declaration order, then limit and offset). Exposed so the
+/// bench suite runs the very statement the server sends.
+std::string list_attempts_sql(const attempt_filter& filter);
+/// The parameters `list_attempts_sql` expects, as text, in order.
+std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& request);
+
+boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
+                                                              const page_request& request,
+                                                              clock::time_point deadline);
+
+/// The attempt with this id if it belongs to the tenant; an empty result otherwise
+/// (another tenant's attempt is indistinguishable from a missing one).
+boost::asio::awaitable<db_result<attempt_rows>> find_attempt(pg_connection& conn, const tenant_id& tenant,
+                                                             std::string_view attempt_id,
+                                                             clock::time_point deadline);
+
+}  // namespace hookstream::storage

@@ -1,0 +1,243 @@
+#include <hookstream/storage/connection_pool.hpp>
+#include <hookstream/storage/reconnect_backoff.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <vector>
+
+namespace hookstream::storage::detail {
+namespace asio = boost::asio;
+
+class pool_state : public std::enable_shared_from_this<pool_state> {
+ public:
+  pool_state(asio::any_io_executor executor, pool_config config)
+      : executor_(std::move(executor)),
+        config_(std::move(config)),
+        backoff_(config_.backoff_initial, config_.backoff_max),
+        retry_timer_(executor_) {
+    if (config_.max_size == 0) config_.max_size = 1;
+    if (config_.max_connecting == 0) config_.max_connecting = 1;
+    session_setup_ = "SET statement_timeout = " + std::to_string(config_.statement_timeout.count()) +
+                     "; SET TIME ZONE 'UTC'";
+  }
+
+  asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline) {
+    if (closed_) co_return db_error{errc::pool_closed, "the pool is shutting down", {}};
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());  // LIFO keeps the warmest connections busy
+      idle_.pop_back();
+      if (conn->usable()) co_return lend(std::move(conn));
+      ++stats_.dropped;
+    }
+    if (waiters_.size() >= config_.max_waiters) {
+      ++stats_.exhausted;
+      co_return db_error{errc::pool_exhausted,
+                         std::to_string(waiters_.size()) + " requests already waiting for a database connection",
+                         {}};
+    }
+
+    waiter w{asio::steady_timer(executor_)};
+    w.timer.expires_at(deadline);
+    waiters_.push_back(&w);
+    open_connections_if_needed();
+    // The wait ends when the deadline passes or when a connection (or an error) is
+    // handed to us, which cancels the timer.
+    co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (w.queued) waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+    if (w.conn) co_return pooled_connection(shared_from_this(), std::move(w.conn));
+    if (w.error) co_return std::move(*w.error);
+    ++stats_.timed_out;
+    std::string why = "no database connection became free in time";
+    if (!last_connect_error_.empty()) why += " (last connect error: " + last_connect_error_ + ")";
+    co_return db_error{errc::acquire_timeout, std::move(why), {}};
+  }
+
+  void release(std::unique_ptr<pg_connection> conn) noexcept {
+    --in_use_;
+    if (closed_ || !conn->usable()) {
+      ++stats_.dropped;
+      conn.reset();
+      open_connections_if_needed();
+      return;
+    }
+    hand_over(std::move(conn));
+  }
+
+  void warm_up(std::size_t count) {
+    for (std::size_t i = 0; i < count && total() < config_.max_size; ++i) start_connect();
+  }
+
+  void close() {
+    closed_ = true;
+    idle_.clear();
+    retry_timer_.cancel();
+    for (waiter* w : waiters_) {
+      w->queued = false;
+      w->error = db_error{errc::pool_closed, "the pool is shutting down", {}};
+      w->timer.cancel();
+    }
+    waiters_.clear();
+  }
+
+  pool_stats stats() const noexcept {
+    pool_stats s = stats_;
+    s.idle = idle_.size();
+    s.in_use = in_use_;
+    s.connecting = connecting_;
+    s.waiting = waiters_.size();
+    return s;
+  }
+  const pool_config& config() const noexcept { return config_; }
+
+ private:
+  struct waiter {
+    asio::steady_timer timer;
+    std::unique_ptr<pg_connection> conn;
+    std::optional<db_error> error;
+    bool queued = true;
+  };
+
+  std::size_t total() const noexcept { return idle_.size() + in_use_ + connecting_; }
+
+  pooled_connection lend(std::unique_ptr<pg_connection> conn) {
+    ++in_use_;
+    ++stats_.acquired;
+    return pooled_connection(shared_from_this(), std::move(conn));
+  }
+
+  // A usable connection became available: the oldest waiter gets it, else it idles.
+  void hand_over(std::unique_ptr<pg_connection> conn) {
+    if (closed_) return;
+    if (waiters_.empty()) {
+      idle_.push_back(std::move(conn));
+      return;
+    }
+    waiter* w = waiters_.front();
+    waiters_.pop_front();
+    w->queued = false;
+    w->conn = std::move(conn);
+    ++in_use_;
+    ++stats_.acquired;
+    w->timer.cancel();
+  }
+
+  // Opens connections for waiters nobody is opening one for, within the limits.
+  void open_connections_if_needed() {
+    if (closed_) return;
+    const auto now = clock::now();
+    while (connecting_ < waiters_.size() && total() < config_.max_size && connecting_ < config_.max_connecting) {
+      if (!backoff_.may_attempt(now)) {
+        schedule_retry();
+        return;
+      }
+      start_connect();
+    }
+  }
+
+  void schedule_retry() {
+    if (retry_scheduled_) return;
+    retry_scheduled_ = true;
+    retry_timer_.expires_at(backoff_.next_attempt());
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
+      self->retry_scheduled_ = false;
+      self->open_connections_if_needed();
+    });
+  }
+
+  void start_connect() {
+    ++connecting_;
+    asio::co_spawn(executor_, connect_one(shared_from_this()), asio::detached);
+  }
+
+  static asio::awaitable<void> connect_one(std::shared_ptr<pool_state> self) {
+    auto conn = std::make_unique<pg_connection>(self->executor_);
+    const auto deadline = clock::now() + self->config_.connect_timeout;
+    auto opened = co_await conn->connect(self->config_.conninfo, deadline);
+    if (opened) {
+      auto setup = co_await conn->execute_script(self->session_setup_, deadline);
+      if (!setup) opened = setup.error();
+    }
+    --self->connecting_;
+    if (!opened) {
+      ++self->stats_.connect_failures;
+      self->last_connect_error_ = opened.error().message;
+      self->backoff_.on_failure(clock::now());
+      // Nothing open and nothing else on its way: the database is unreachable.
+      // Tell the waiters now rather than letting each run into its deadline.
+      if (self->total() == 0) self->fail_waiters(opened.error());
+      self->open_connections_if_needed();
+      co_return;
+    }
+    ++self->stats_.connects;
+    self->backoff_.on_success();
+    self->last_connect_error_.clear();
+    self->hand_over(std::move(conn));
+  }
+
+  void fail_waiters(const db_error& cause) {
+    for (waiter* w : waiters_) {
+      w->queued = false;
+      w->error = db_error{errc::connection_failed, cause.message, cause.sqlstate};
+      w->timer.cancel();
+    }
+    waiters_.clear();
+  }
+
+  asio::any_io_executor executor_;
+  pool_config config_;
+  std::string session_setup_;
+  reconnect_backoff backoff_;
+  asio::steady_timer retry_timer_;
+  bool retry_scheduled_ = false;
+  bool closed_ = false;
+  std::vector<std::unique_ptr<pg_connection>> idle_;
+  std::deque<waiter*> waiters_;
+  std::size_t in_use_ = 0;
+  std::size_t connecting_ = 0;
+  std::string last_connect_error_;
+  pool_stats stats_;
+};
+
+}  // namespace hookstream::storage::detail
+
+namespace hookstream::storage {
+
+pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexcept {
+  if (this != &other) {
+    give_back();
+    pool_ = std::move(other.pool_);
+    conn_ = std::move(other.conn_);
+  }
+  return *this;
+}
+
+pooled_connection::~pooled_connection() { give_back(); }
+
+void pooled_connection::give_back() noexcept {
+  if (pool_ && conn_) pool_->release(std::move(conn_));
+  pool_.reset();
+}
+
+connection_pool::connection_pool(boost::asio::any_io_executor executor, pool_config config)
+    : state_(std::make_shared<detail::pool_state>(std::move(executor), std::move(config))) {}
+
+connection_pool::~connection_pool() { state_->close(); }
+
+boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline) {
+  // Hold the state for the whole wait: the pool object may be destroyed meanwhile.
+  auto state = state_;
+  co_return co_await state->acquire(deadline);
+}
+
+void connection_pool::warm_up(std::size_t count) { state_->warm_up(count); }
+pool_stats connection_pool::stats() const noexcept { return state_->stats(); }
+const pool_config& connection_pool::config() const noexcept { return state_->config(); }
+void connection_pool::close() { state_->close(); }
+
+}  // namespace hookstream::storage
