@@ -27,7 +27,9 @@ std::string_view presented_api_key(const request_credentials& creds) noexcept {
   std::string_view auth = trim(creds.authorization);
   // RFC 7235: the scheme name is case-insensitive.
   if (iequals_prefix(auth, "bearer ")) return trim(auth.substr(7));
-  if (!auth.empty()) return auth;  // some other scheme: present, but never valid
+  // Another scheme (Basic, a bare key, ...): a credential was presented, but it
+  // can never be valid. A marker that fails the key-format check stands for it.
+  if (!auth.empty()) return "unsupported-authorization-scheme";
   return {};
 }
 

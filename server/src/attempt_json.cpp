@@ -1,5 +1,6 @@
 #include <hookstream/server/attempt_json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -129,6 +130,11 @@ void append_json_string(std::string& out, std::string_view s) {
 
 void append_rfc3339(std::string& out, storage::unix_micros t) {
   constexpr std::int64_t micros_per_day = 86'400'000'000;
+  // RFC 3339 has four-digit years: clamp PostgreSQL's wider range (and its
+  // +/-infinity) to 0000-01-01 .. 9999-12-31 rather than print garbage.
+  constexpr std::int64_t min_t = -62'167'219'200'000'000;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t max_t = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
+  t = std::clamp(t, min_t, max_t);
   std::int64_t days = t / micros_per_day;
   std::int64_t rem = t % micros_per_day;
   if (rem < 0) {  // floor, not truncate, for instants before 1970

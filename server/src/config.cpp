@@ -1,5 +1,7 @@
 #include <hookstream/server/config.hpp>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -52,11 +54,20 @@ const std::vector<option>& options() {
          if (colon == std::string::npos) return false;
          unsigned long long port;
          if (!to_uint(v.substr(colon + 1), port, 65535)) return false;
-         c.listen_address = v.substr(0, colon);
-         if (c.listen_address.size() > 2 && c.listen_address.front() == '[')  // [::1]:8080
-           c.listen_address = c.listen_address.substr(1, c.listen_address.size() - 2);
+         std::string host = v.substr(0, colon);
+         if (!host.empty() && host.front() == '[') {  // [::1]:8080
+           if (host.size() < 3 || host.back() != ']') return false;
+           host = host.substr(1, host.size() - 2);
+         } else if (host.find(':') != std::string::npos) {
+           return false;  // IPv6 literals need brackets
+         }
+         if (host == "localhost") host = "127.0.0.1";
+         boost::system::error_code ec;
+         boost::asio::ip::make_address(host, ec);
+         if (ec) return false;
+         c.listen_address = host;
          c.port = static_cast<unsigned short>(port);
-         return !c.listen_address.empty();
+         return true;
        }},
       {"database-url", "DATABASE_URL", "URL", "PostgreSQL URL or libpq conninfo (required)",
        [](server_config& c, const std::string& v) {
@@ -128,7 +139,18 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
   server_config cfg;
   auto error = [](std::string m) { return config_outcome{std::nullopt, std::move(m) + "\n(see --help)", 2}; };
 
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return config_outcome{std::nullopt, server_usage(), 0};
+  auto on_command_line = [&](const option& o) {
+    const std::string flag = std::string("--") + o.name;
+    for (const auto& a : args)
+      if (a == flag || a.starts_with(flag + "=")) return true;
+    return false;
+  };
   for (const auto& o : options()) {
+    // An option given on the command line overrides (and so excuses) a bad
+    // environment value.
+    if (on_command_line(o)) continue;
     if (const char* v = std::getenv(o.env); v && *v) {
       if (!o.apply(cfg, v)) return error(std::string("invalid value of ") + o.env + ": " + (o.value ? v : ""));
     }

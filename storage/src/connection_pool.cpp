@@ -47,8 +47,10 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     waiters_.push_back(&w);
     open_connections_if_needed();
     // The wait ends when the deadline passes or when a connection (or an error) is
-    // handed to us, which cancels the timer.
-    co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    // handed to us, which cancels the timer. co_spawn may run a connect attempt
+    // inline and fail it at once (e.g. ECONNREFUSED on loopback), before we wait:
+    // then there is nothing to wait for.
+    if (!w.conn && !w.error) co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (w.queued) waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
     if (w.conn) co_return pooled_connection(shared_from_this(), std::move(w.conn));
     if (w.error) co_return std::move(*w.error);

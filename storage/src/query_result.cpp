@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -57,7 +58,11 @@ std::int64_t query_result::integer(int row, int col) const noexcept {
 bool query_result::boolean(int row, int col) const noexcept { return PQgetvalue(res_, row, col)[0] != 0; }
 
 unix_micros query_result::timestamp(int row, int col) const noexcept {
-  return static_cast<std::int64_t>(load_be(PQgetvalue(res_, row, col), 8)) + pg_epoch_unix_micros;
+  const auto raw = static_cast<std::int64_t>(load_be(PQgetvalue(res_, row, col), 8));
+  // 'infinity' / '-infinity' are INT64_MAX / INT64_MIN on the wire: saturate.
+  if (raw > INT64_MAX - pg_epoch_unix_micros) return INT64_MAX;
+  if (raw == INT64_MIN) return INT64_MIN;
+  return raw + pg_epoch_unix_micros;
 }
 
 }  // namespace hookstream::storage

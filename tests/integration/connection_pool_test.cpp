@@ -1,0 +1,221 @@
+// connection_pool against a real PostgreSQL: reuse, every limit, deadlines,
+// health checks and reconnection.
+#include "support/run_coro.hpp"
+#include "support/test_database.hpp"
+
+#include <hookstream/storage/connection_pool.hpp>
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace hookstream;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using hs_clock = storage::clock;
+using storage::errc;
+using storage::result_format;
+
+namespace {
+storage::pool_config config(std::size_t size) {
+  storage::pool_config c;
+  c.conninfo = test::database_url();
+  c.max_size = size;
+  return c;
+}
+auto soon(std::chrono::milliseconds d = 10s) { return hs_clock::now() + d; }
+
+asio::awaitable<std::int64_t> backend_pid(storage::pg_connection& conn) {
+  auto r = co_await conn.execute("SELECT pg_backend_pid()", {}, result_format::binary, soon());
+  co_return r ? r->integer(0, 0) : -1;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(connection_pool)
+
+BOOST_AUTO_TEST_CASE(reuses_a_returned_connection) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(4));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    std::int64_t first_pid, second_pid;
+    {
+      auto c = co_await pool.acquire(soon());
+      BOOST_REQUIRE(c);
+      first_pid = co_await backend_pid(**c);
+    }
+    {
+      auto c = co_await pool.acquire(soon());
+      BOOST_REQUIRE(c);
+      second_pid = co_await backend_pid(**c);
+    }
+    BOOST_TEST(first_pid == second_pid);
+    BOOST_TEST(pool.stats().connects == 1u);
+    BOOST_TEST(pool.stats().idle == 1u);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(never_opens_more_than_max_size) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(2));
+  std::size_t peak = 0;
+  int done = 0;
+  auto worker = [&]() -> asio::awaitable<void> {
+    auto c = co_await pool.acquire(soon());
+    BOOST_REQUIRE(c);
+    peak = std::max(peak, pool.stats().in_use);
+    co_await (*c)->execute("SELECT pg_sleep(0.1)", {}, result_format::binary, soon());
+    ++done;
+  };
+  for (int i = 0; i < 6; ++i) asio::co_spawn(io, worker(), asio::detached);
+  io.run();
+  BOOST_TEST(done == 6);
+  BOOST_TEST(peak == 2u);
+  BOOST_TEST(pool.stats().connects == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_waiter_queue_fails_fast) {
+  asio::io_context io;
+  auto cfg = config(1);
+  cfg.max_waiters = 1;
+  storage::connection_pool pool(io.get_executor(), cfg);
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    auto held = co_await pool.acquire(soon());
+    BOOST_REQUIRE(held);
+    // One waiter fits in the queue...
+    bool waiter_served = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      auto c = co_await pool.acquire(soon());
+      waiter_served = bool(c);
+    }, asio::detached);
+    asio::steady_timer t(io, 50ms);
+    co_await t.async_wait(asio::use_awaitable);
+    BOOST_TEST(pool.stats().waiting == 1u);
+    // ...the next is refused at once.
+    const auto started = hs_clock::now();
+    auto refused = co_await pool.acquire(soon());
+    BOOST_REQUIRE(!refused);
+    BOOST_TEST(refused.error().code == make_error_code(errc::pool_exhausted));
+    BOOST_TEST((hs_clock::now() - started < 50ms));
+    BOOST_TEST(pool.stats().exhausted == 1u);
+    held = {};  // release: the queued waiter gets it
+    t.expires_after(50ms);
+    co_await t.async_wait(asio::use_awaitable);
+    BOOST_TEST(waiter_served);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(acquire_honours_its_deadline) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(1));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    auto held = co_await pool.acquire(soon());
+    BOOST_REQUIRE(held);
+    const auto started = hs_clock::now();
+    auto late = co_await pool.acquire(hs_clock::now() + 150ms);
+    const auto took = hs_clock::now() - started;
+    BOOST_REQUIRE(!late);
+    BOOST_TEST(late.error().code == make_error_code(errc::acquire_timeout));
+    BOOST_TEST((took >= 140ms));
+    BOOST_TEST((took < 1s));
+    BOOST_TEST(pool.stats().timed_out == 1u);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(replaces_a_connection_the_server_killed) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(2));
+  test::sql_session admin;
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    std::int64_t pid;
+    {
+      auto c = co_await pool.acquire(soon());
+      BOOST_REQUIRE(c);
+      pid = co_await backend_pid(**c);
+    }
+    admin.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+    // Give the server a moment to close the socket.
+    asio::steady_timer t(io, 100ms);
+    co_await t.async_wait(asio::use_awaitable);
+    {
+      auto c = co_await pool.acquire(soon());
+      BOOST_REQUIRE(c);
+      auto r = co_await (*c)->execute("SELECT 1", {}, result_format::binary, soon());
+      // The dead connection fails clearly (it is not silently retried)...
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().code == make_error_code(errc::connection_failed));
+    }
+    // ...is dropped on release, and the next acquire gets a fresh one.
+    auto c = co_await pool.acquire(soon());
+    BOOST_REQUIRE(c);
+    const auto new_pid = co_await backend_pid(**c);
+    BOOST_TEST(new_pid > 0);
+    BOOST_TEST(new_pid != pid);
+    BOOST_TEST(pool.stats().dropped >= 1u);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_left_in_a_transaction_is_not_reused) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(2));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    std::int64_t pid;
+    {
+      auto c = co_await pool.acquire(soon());
+      BOOST_REQUIRE(c);
+      pid = co_await backend_pid(**c);
+      BOOST_REQUIRE(co_await (*c)->execute_script("BEGIN", soon()));
+    }
+    auto c = co_await pool.acquire(soon());
+    BOOST_REQUIRE(c);
+    BOOST_TEST(co_await backend_pid(**c) != pid);
+    BOOST_TEST(pool.stats().dropped == 1u);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_database_fails_fast_and_backs_off) {
+  asio::io_context io;
+  storage::pool_config cfg;
+  cfg.conninfo = "postgresql://postgres@127.0.0.1:1/none";
+  cfg.max_size = 4;
+  cfg.backoff_initial = 200ms;
+  storage::connection_pool pool(io.get_executor(), cfg);
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    const auto started = hs_clock::now();
+    auto r = co_await pool.acquire(soon(5s));
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().code == make_error_code(errc::connection_failed));
+    BOOST_TEST((hs_clock::now() - started < 2s));  // not the 5 s deadline
+    // Right after a failure the pool waits before trying again: a burst of
+    // acquires does not become a burst of connection attempts.
+    for (int i = 0; i < 5; ++i) {
+      auto again = co_await pool.acquire(hs_clock::now() + 20ms);
+      BOOST_TEST(!again);
+    }
+    BOOST_TEST(pool.stats().connect_failures == 1u);
+    pool.close();
+  });
+}
+
+BOOST_AUTO_TEST_CASE(close_fails_waiters) {
+  asio::io_context io;
+  storage::connection_pool pool(io.get_executor(), config(1));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    auto held = co_await pool.acquire(soon());
+    BOOST_REQUIRE(held);
+    std::optional<storage::db_error> waiter_error;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      auto c = co_await pool.acquire(soon());
+      if (!c) waiter_error = c.error();
+    }, asio::detached);
+    asio::steady_timer t(io, 20ms);
+    co_await t.async_wait(asio::use_awaitable);
+    pool.close();
+    t.expires_after(20ms);
+    co_await t.async_wait(asio::use_awaitable);
+    BOOST_REQUIRE(waiter_error);
+    BOOST_TEST(waiter_error->code == make_error_code(errc::pool_closed));
+  });
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# ctest fixture: a throwaway PostgreSQL for the integration tests.
+#   pg_fixture.sh start STATE_DIR   initdb into a temp folder, start on a free
+#                                   127.0.0.1 port, create database "hookstream_test",
+#                                   write its URL to STATE_DIR/database_url
+#   pg_fixture.sh stop STATE_DIR    stop it and delete the folder
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
+
+action=$1 state=$2
+mkdir -p "$state"
+case "$action" in
+  start)
+    [ -f "$state/data_dir" ] && "$0" stop "$state"
+    data=$(mktemp -d "$(pg_data_root /tmp)/hookstream-test-pg.XXXXXX")
+    echo "$data" > "$state/data_dir"
+    # fsync off: a test cluster lives for minutes and never needs crash safety.
+    for attempt in 1 2 3 4 5 6 7 8; do
+      port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+      port_is_free "$port" || continue
+      if PG_FSYNC=off pg_start "$data" "$port" 2>"$state/start.err"; then
+        url="postgresql://postgres@127.0.0.1:$port/hookstream_test"
+        "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres hookstream_test
+        echo "$url" > "$state/database_url"
+        echo "test PostgreSQL at $url (data in $data)"
+        exit 0
+      fi
+    done
+    cat "$state/start.err" >&2
+    exit 1
+    ;;
+  stop)
+    if [ -f "$state/data_dir" ]; then
+      data=$(cat "$state/data_dir")
+      pg_stop "$data"
+      rm -rf "$data"
+      rm -f "$state/data_dir" "$state/database_url"
+    fi
+    ;;
+  *) echo "usage: $0 start|stop STATE_DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,81 @@
+#include "support/test_server.hpp"
+#include "support/test_database.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+
+#include <cctype>
+
+namespace hookstream::test {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+boost::json::value http_result::json() const { return boost::json::parse(body); }
+
+test_server::test_server(unsigned threads, const std::function<void(server::server_config&)>& tweak) {
+  server::server_config cfg;
+  cfg.database_url = database_url();
+  cfg.port = 0;
+  cfg.threads = threads;
+  cfg.pool.conninfo = cfg.database_url;
+  cfg.pool.max_size = cfg.pool_size;
+  cfg.listener.shutdown_timeout = std::chrono::milliseconds(2000);
+  if (tweak) tweak(cfg);
+  server_ = std::make_unique<server::server>(cfg);
+  server_->start();
+  port_ = server_->port();
+}
+
+test_server::~test_server() {
+  server_->stop();
+  server_->wait();
+}
+
+http_result test_server::get(const std::string& target, const std::vector<std::string>& headers) const {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_});
+  http::request<http::string_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (const auto& h : headers) {
+    const auto colon = h.find(':');
+    std::string value = h.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    req.set(h.substr(0, colon), value);
+  }
+  http::write(socket, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  http_result out;
+  out.status = res.result_int();
+  out.body = res.body();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  return out;
+}
+
+std::string test_server::raw(const std::string& bytes) const {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_});
+  asio::write(socket, asio::buffer(bytes));
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+  std::string answer;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(answer), ec);
+  return answer;
+}
+
+}  // namespace hookstream::test
