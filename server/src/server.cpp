@@ -58,15 +58,16 @@ void server::stop() {
   for (auto& w : workers_) {
     worker* wp = w.get();
     asio::post(wp->io, [wp] {
-      wp->listener.begin_shutdown([wp] {
-        wp->pool.close();
-        wp->hard_stop.cancel();
-      });
       // Whatever still runs past the grace period (a connect in progress, a
-      // handler stuck on a dead database) is abandoned.
+      // handler stuck on a dead database) is abandoned. Armed first: draining
+      // may complete synchronously inside begin_shutdown.
       wp->hard_stop.expires_after(wp->grace);
       wp->hard_stop.async_wait([wp](boost::system::error_code ec) {
         if (!ec) wp->io.stop();
+      });
+      wp->listener.begin_shutdown([wp] {
+        wp->pool.close();
+        wp->hard_stop.cancel();
       });
     });
   }
