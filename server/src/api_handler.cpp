@@ -101,7 +101,11 @@ std::string choose_request_id(std::string_view incoming) {
 
 api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
                          const metrics_registry* registry)
-    : pool_(pool), config_(config), metrics_(metrics), registry_(registry) {}
+    : pool_(pool),
+      config_(std::move(config)),
+      cursors_(config_.cursor_secret.empty() ? random_cursor_secret() : config_.cursor_secret),
+      metrics_(metrics),
+      registry_(registry) {}
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request) {
   const auto started = clock::now();
@@ -188,15 +192,52 @@ asio::awaitable<http_response> api_handler::route(const http_request& req, const
   auto parsed = parse_list_query(query);
   if (auto* bad = std::get_if<invalid_parameter>(&parsed))
     co_return error_response(http::status::bad_request, bad->message, request_id);
-  const auto& page_req = std::get<storage::page_request>(parsed);
+  list_query& list = std::get<list_query>(parsed);
+  storage::page_request& page_req = list.request;
+
+  std::int64_t cursor_position = 0;
+  if (list.cursor) {
+    auto decoded = cursors_.decode(*list.cursor, tenant, page_req.filter);
+    if (auto* err = std::get_if<cursor_error>(&decoded)) {
+      co_return error_response(http::status::bad_request,
+                               *err == cursor_error::other_filters
+                                   ? "cursor was made for other filters: send the same filters with it, or start over"
+                                   : "cursor is not valid: use next_cursor or prev_cursor as returned",
+                               request_id);
+    }
+    const auto& c = std::get<keyset_cursor>(decoded);
+    page_req.mode = c.direction == cursor_direction::next ? storage::page_mode::after : storage::page_mode::before;
+    page_req.anchor = c.anchor;
+    cursor_position = c.position;
+  }
 
   auto page = co_await storage::list_attempts(**conn, tenant, page_req, deadline);
   if (!page) co_return database_error(page.error(), request_id);
+  const int rows = page->rows.size();
+
+  // Where this page starts in the listing, as counted when its cursor was made.
+  std::int64_t first_position = page_req.offset;
+  if (page_req.mode == storage::page_mode::after) first_position = cursor_position;
+  if (page_req.mode == storage::page_mode::before)
+    first_position = page->has_before ? std::max<std::int64_t>(0, cursor_position - rows) : 0;
+
   page_meta meta;
   meta.total = page->total;
   meta.limit = page_req.limit;
-  meta.offset = page_req.offset;
+  meta.offset = first_position;
   meta.has_more = page->has_more;
+  if (rows > 0) {
+    auto key_of = [&](int i) {
+      const auto a = page->rows[i];
+      return storage::keyset_position{a.created_at, std::string(a.id)};
+    };
+    if (page->has_more)
+      meta.next_cursor = cursors_.encode({cursor_direction::next, key_of(rows - 1), first_position + rows}, tenant,
+                                         page_req.filter);
+    if (page->has_before)
+      meta.prev_cursor =
+          cursors_.encode({cursor_direction::prev, key_of(0), first_position}, tenant, page_req.filter);
+  }
   co_return make_response(http::status::ok, render_attempt_page(page->rows, meta), request_id);
 }
 

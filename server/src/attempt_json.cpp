@@ -1,4 +1,5 @@
 #include <hookstream/server/attempt_json.hpp>
+#include <hookstream/storage/civil_time.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -55,20 +56,6 @@ void append_nullable_int(std::string& out, const std::optional<std::int64_t>& v)
 void append_nullable_time(std::string& out, const std::optional<storage::unix_micros>& t) {
   if (t) append_rfc3339(out, *t);
   else out += "null";
-}
-
-// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
 }
 
 void append_digits(std::string& out, std::int64_t v, int width) {
@@ -129,36 +116,21 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_rfc3339(std::string& out, storage::unix_micros t) {
-  constexpr std::int64_t micros_per_day = 86'400'000'000;
-  // RFC 3339 has four-digit years: clamp PostgreSQL's wider range (and its
-  // +/-infinity) to 0000-01-01 .. 9999-12-31 rather than print garbage.
-  constexpr std::int64_t min_t = -62'167'219'200'000'000;  // 0000-01-01T00:00:00Z
-  constexpr std::int64_t max_t = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
-  t = std::clamp(t, min_t, max_t);
-  std::int64_t days = t / micros_per_day;
-  std::int64_t rem = t % micros_per_day;
-  if (rem < 0) {  // floor, not truncate, for instants before 1970
-    rem += micros_per_day;
-    --days;
-  }
-  std::int64_t year;
-  unsigned month, day;
-  civil_from_days(days, year, month, day);
-  const std::int64_t ms_of_day = rem / 1000;
+  const storage::civil_time c = storage::to_civil(t);
   out += '"';
-  append_digits(out, year, 4);
+  append_digits(out, c.year, 4);
   out += '-';
-  append_digits(out, month, 2);
+  append_digits(out, c.month, 2);
   out += '-';
-  append_digits(out, day, 2);
+  append_digits(out, c.day, 2);
   out += 'T';
-  append_digits(out, ms_of_day / 3'600'000, 2);
+  append_digits(out, c.hour, 2);
   out += ':';
-  append_digits(out, ms_of_day / 60'000 % 60, 2);
+  append_digits(out, c.minute, 2);
   out += ':';
-  append_digits(out, ms_of_day / 1000 % 60, 2);
+  append_digits(out, c.second, 2);
   out += '.';
-  append_digits(out, ms_of_day % 1000, 3);
+  append_digits(out, c.micros / 1000, 3);
   out += "Z\"";
 }
 

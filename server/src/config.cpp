@@ -105,6 +105,12 @@ const std::vector<option>& options() {
        millis([](server_config& c) -> std::chrono::milliseconds& { return c.listener.shutdown_timeout; })},
       {"max-connections", "HOOKSTREAM_MAX_CONNECTIONS", "N", "open client connections per thread (default 10000)",
        count([](server_config& c) -> std::size_t& { return c.listener.max_connections; }, 1, 1'000'000)},
+      {"cursor-secret", "HOOKSTREAM_CURSOR_SECRET", "SECRET",
+       "key (>= 16 bytes) that signs pagination cursors; share it across instances (default: random per process)",
+       [](server_config& c, const std::string& v) {
+         c.handler.cursor_secret = v;
+         return v.size() >= 16;
+       }},
       {"no-migrate", "HOOKSTREAM_NO_MIGRATE", nullptr, "do not apply schema migrations at start-up",
        [](server_config& c, const std::string& v) {
          c.migrate = !flag(v);

@@ -79,8 +79,9 @@ bool is_clean_utf8(std::string_view s) {
 
 }  // namespace
 
-std::variant<storage::page_request, invalid_parameter> parse_list_query(std::string_view encoded_query) {
-  storage::page_request req;
+std::variant<list_query, invalid_parameter> parse_list_query(std::string_view encoded_query) {
+  list_query parsed;
+  storage::page_request& req = parsed.request;
   req.limit = default_page_limit;
   bool seen_limit = false, seen_offset = false, seen_dlq = false;
   std::string key, value;
@@ -139,12 +140,14 @@ std::variant<storage::page_request, invalid_parameter> parse_list_query(std::str
         return invalid_parameter{"is_dlq must be 1 (DLQ only) or 0 (not in the DLQ)"};
       req.filter.in_dlq = value == "1";
     } else if (key == "cursor") {
-      // No page carries a cursor yet (next_cursor/prev_cursor are null), so no
-      // value can be one of ours.
-      return invalid_parameter{"cursor is not a valid cursor"};
+      if (parsed.cursor) return invalid_parameter{"cursor was given more than once"};
+      if (value.empty()) return invalid_parameter{"cursor must not be empty"};
+      parsed.cursor = std::move(value);
     }
   }
-  return req;
+  if (parsed.cursor && seen_offset)
+    return invalid_parameter{"offset cannot be combined with cursor: a cursor already says where the page starts"};
+  return parsed;
 }
 
 }  // namespace hookstream::server

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cstdio>
 #include <thread>
 
 namespace hookstream::server {
@@ -27,7 +28,15 @@ struct server::worker {
   std::thread thread;
 };
 
-server::server(server_config config) : config_(std::move(config)) {}
+server::server(server_config config) : config_(std::move(config)) {
+  if (config_.handler.cursor_secret.empty()) {
+    // One key for all workers, or a cursor made on one thread fails on another.
+    config_.handler.cursor_secret = random_cursor_secret();
+    std::fprintf(stderr,
+                 "note: no --cursor-secret given; cursors are valid for this process only "
+                 "(set HOOKSTREAM_CURSOR_SECRET to share them across restarts and instances)\n");
+  }
+}
 
 server::~server() {
   stop();

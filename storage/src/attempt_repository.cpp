@@ -1,6 +1,9 @@
 #include <hookstream/storage/attempt_repository.hpp>
 
+#include <hookstream/storage/civil_time.hpp>
+
 #include <array>
+#include <cstdio>
 #include <vector>
 
 namespace hookstream::storage {
@@ -21,30 +24,56 @@ constexpr std::string_view attempt_columns =
     "AND d.env_id = a.env_id) AS destination_name";
 constexpr int column_count = 24;
 
-// WHERE clause over table alias `x` for a filter shape; numbering starts at $3.
-std::string where_clause(const attempt_filter& f, std::string_view x, int& next_param) {
-  std::string w = std::string(x) + ".org_id = $1 AND " + std::string(x) + ".env_id = $2";
-  auto add = [&](std::string_view expr) {
-    w += " AND ";
-    w += expr;
-    w += " = $" + std::to_string(next_param++);
-  };
-  const std::string p(x);
-  if (f.event_id) add(p + ".event_id");
-  if (f.connection_id) add(p + ".connection_id");
-  if (f.destination_id) add(p + ".destination_id");
-  if (f.status) add(p + ".status");
+// Parameter numbers of a filter shape: $1 org, $2 env, then the present filters
+// in declaration order (0 = absent), then the paging parameters.
+struct param_slots {
+  int event = 0, connection = 0, destination = 0, status = 0, dlq = 0;
+  int next = 3;  // first paging parameter
+};
+
+param_slots slots_of(const attempt_filter& f) {
+  param_slots p;
+  if (f.event_id) p.event = p.next++;
+  if (f.connection_id) p.connection = p.next++;
+  if (f.destination_id) p.destination = p.next++;
+  if (f.status) p.status = p.next++;
+  if (f.in_dlq) p.dlq = p.next++;
+  return p;
+}
+
+std::string arg(int n) { return "$" + std::to_string(n); }
+
+// WHERE conditions over delivery_attempts alias `x`.
+std::string where_clause(const param_slots& p, const std::string& x) {
+  std::string w = x + ".org_id = $1 AND " + x + ".env_id = $2";
+  if (p.event) w += " AND " + x + ".event_id = " + arg(p.event);
+  if (p.connection) w += " AND " + x + ".connection_id = " + arg(p.connection);
+  if (p.destination) w += " AND " + x + ".destination_id = " + arg(p.destination);
+  if (p.status) w += " AND " + x + ".status = " + arg(p.status);
   // Must match the expression of index delivery_attempts_by_dlq exactly.
-  if (f.in_dlq) add("coalesce(" + p + ".is_dlq, 0)");
+  if (p.dlq) w += " AND coalesce(" + x + ".is_dlq, 0) = " + arg(p.dlq);
   return w;
 }
 
-std::string count_sql(const attempt_filter& f) {
-  int next = 3;
-  return "SELECT count(*) FROM delivery_attempts a WHERE " + where_clause(f, "a", next);
+// The exact total as a scalar subquery (see migration 0002): counters for the
+// low-cardinality dimensions, a direct indexed count when filtering by event.
+std::string total_expression(const param_slots& p) {
+  if (p.event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where_clause(p, "n") + ")";
+  std::string extra;
+  if (p.status) extra += " AND k.status = " + arg(p.status);
+  if (p.dlq) extra += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
+  if (p.connection || p.destination) {
+    if (p.connection) extra += " AND k.connection_id = " + arg(p.connection);
+    if (p.destination) extra += " AND k.destination_id = " + arg(p.destination);
+    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts_by_route k WHERE k.org_id = $1 AND "
+           "k.env_id = $2" + extra + ")";
+  }
+  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts k WHERE k.org_id = $1 AND k.env_id = $2" +
+         extra + ")";
 }
 
-// The SQL depends only on which filters are present: 32 shapes, rendered once.
+// The SQL depends only on which filters are present and on the mode: 32 x 3
+// shapes, rendered once.
 unsigned shape_of(const attempt_filter& f) noexcept {
   return (f.event_id ? 1u : 0u) | (f.connection_id ? 2u : 0u) | (f.destination_id ? 4u : 0u) |
          (f.status ? 8u : 0u) | (f.in_dlq ? 16u : 0u);
@@ -59,38 +88,70 @@ attempt_filter filter_of_shape(unsigned shape) {
   return f;
 }
 struct shape_sql {
-  std::string list;
+  std::string list[3];  // by page_mode
   std::string count;
 };
 const shape_sql& sql_for(const attempt_filter& f) {
   static const std::array<shape_sql, 32> all = [] {
     std::array<shape_sql, 32> a;
     for (unsigned s = 0; s < a.size(); ++s) {
-      a[s].list = list_attempts_sql(filter_of_shape(s));
-      a[s].count = count_sql(filter_of_shape(s));
+      const attempt_filter shape = filter_of_shape(s);
+      for (auto m : {page_mode::offset, page_mode::after, page_mode::before})
+        a[s].list[static_cast<int>(m)] = list_attempts_sql(shape, m);
+      a[s].count = count_attempts_sql(shape);
     }
     return a;
   }();
   return all[shape_of(f)];
 }
+
+// A timestamptz parameter in text form, exact to the microsecond.
+std::string timestamp_param(unix_micros t) {
+  const civil_time c = to_civil(t);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02u:%02u:%02u.%06u+00", static_cast<long long>(c.year), c.month,
+                c.day, c.hour, c.minute, c.second, c.micros);
+  return buf;
+}
 }  // namespace
 
-std::string list_attempts_sql(const attempt_filter& f) {
-  int next = 3;
-  const std::string where_inner = where_clause(f, "i", next);
-  const int limit_param = next++;
-  const int offset_param = next++;
-  int count_next = 3;
-  const std::string where_count = where_clause(f, "n", count_next);
+std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + total_expression(slots_of(f)); }
+
+std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
+  const param_slots p = slots_of(f);
+  const std::string limit = arg(p.next);
+  const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
+  std::string inner = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
+  std::string order = "DESC";
+  std::string extra_column;
+  switch (mode) {
+    case page_mode::offset:
+      inner += " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
+      break;
+    case page_mode::after:
+      // Both keys in one direction: the row comparison is an index condition of
+      // the (..., created_at DESC, id DESC) indexes, so a page one million rows
+      // deep starts right at its anchor.
+      inner += " AND (i.created_at, i.id) < " + anchor + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit;
+      break;
+    case page_mode::before:
+      // Read upwards from the anchor (the caller reverses the rows), and say
+      // whether anything follows the page: the anchor or rows older than it.
+      inner += " AND (i.created_at, i.id) > " + anchor + " ORDER BY i.created_at ASC, i.id ASC LIMIT " + limit;
+      order = "ASC";
+      // A scalar subquery with ORDER BY/LIMIT rather than EXISTS: the planner
+      // keeps the ordered index probe instead of hoping a scan hits a row early.
+      extra_column = ", (SELECT e.id FROM delivery_attempts e WHERE " + where_clause(p, "e") +
+                     " AND (e.created_at, e.id) <= " + anchor +
+                     " ORDER BY e.created_at DESC, e.id DESC LIMIT 1) IS NOT NULL AS has_after";
+      break;
+  }
   // The page is cut in a subquery so deep offsets skip rows without looking up
-  // their names; the outer ORDER BY repeats the subquery's order, which the planner
-  // recognises as already satisfied (no sort step). The total is an uncorrelated
-  // subquery: computed once, in the same snapshot as the page.
-  return "SELECT " + std::string(attempt_columns) +
-         ", (SELECT count(*) FROM delivery_attempts n WHERE " + where_count +
-         ") AS total FROM (SELECT * FROM delivery_attempts i WHERE " + where_inner +
-         " ORDER BY i.created_at DESC, i.id DESC LIMIT $" + std::to_string(limit_param) + " OFFSET $" +
-         std::to_string(offset_param) + ") a ORDER BY a.created_at DESC, a.id DESC";
+  // their names; the outer ORDER BY repeats the subquery's order, which the
+  // planner sees is already satisfied (no sort step). The total is an
+  // uncorrelated subquery: computed once, in the same snapshot as the page.
+  return "SELECT " + std::string(attempt_columns) + ", " + total_expression(p) + " AS total" + extra_column +
+         " FROM (" + inner + ") a ORDER BY a.created_at " + order + ", a.id " + order;
 }
 
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
@@ -103,12 +164,18 @@ std::vector<std::string> list_attempts_params(const tenant_id& tenant, const pag
   if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
   // One extra row tells whether another page follows.
   p.push_back(std::to_string(r.limit + 1));
-  p.push_back(std::to_string(r.offset));
+  if (r.mode == page_mode::offset) {
+    p.push_back(std::to_string(r.offset));
+  } else {
+    p.push_back(timestamp_param(r.anchor.created_at));
+    p.push_back(r.anchor.id);
+  }
   return p;
 }
 
-delivery_attempt_view attempt_rows::operator[](int row) const noexcept {
+delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   const query_result& r = result_;
+  const int row = reversed_ ? size() - 1 - index : index;
   auto text = [&](int c) { return r.bytes(row, c); };
   auto opt_text = [&](int c) -> std::optional<std::string_view> {
     if (r.is_null(row, c)) return std::nullopt;
@@ -150,25 +217,43 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
                                                        const page_request& request, clock::time_point deadline) {
   const std::vector<std::string> values = list_attempts_params(tenant, request);
   std::vector<query_param> params(values.begin(), values.end());
-  auto result = co_await conn.execute(sql_for(request.filter).list, params, result_format::binary, deadline);
+  const shape_sql& sql = sql_for(request.filter);
+  auto result =
+      co_await conn.execute(sql.list[static_cast<int>(request.mode)], params, result_format::binary, deadline);
   if (!result) co_return result.error();
-  if (result->columns() != column_count + 1)
+  const bool backward = request.mode == page_mode::before;
+  const int expected_columns = column_count + 1 + (backward ? 1 : 0);
+  if (result->columns() != expected_columns)
     co_return db_error{errc::protocol_error, "listing returned " + std::to_string(result->columns()) + " columns", {}};
 
   attempt_page page;
   const int fetched = result->rows();
+  const bool beyond = fetched > request.limit;  // the look-ahead row exists
   if (fetched > 0) {
     page.total = result->integer(0, column_count);
+    switch (request.mode) {
+      case page_mode::offset:
+        page.has_more = beyond;
+        page.has_before = request.offset > 0;
+        break;
+      case page_mode::after:
+        page.has_more = beyond;
+        page.has_before = true;  // the anchor came before
+        break;
+      case page_mode::before:
+        page.has_more = result->boolean(0, column_count + 1);
+        page.has_before = beyond;
+        break;
+    }
   } else {
     // An empty page carries no row to read the total from (offset past the end,
-    // or nothing matches): count on its own.
-    params.resize(params.size() - 2);
-    auto counted = co_await conn.execute(sql_for(request.filter).count, params, result_format::binary, deadline);
+    // nothing matches, or the rows next to a cursor are gone): count on its own.
+    params.resize(params.size() - (request.mode == page_mode::offset ? 2 : 3));
+    auto counted = co_await conn.execute(sql.count, params, result_format::binary, deadline);
     if (!counted) co_return counted.error();
     page.total = counted->integer(0, 0);
   }
-  page.has_more = fetched > request.limit;
-  page.rows = attempt_rows(std::move(*result), request.limit);
+  page.rows = attempt_rows(std::move(*result), request.limit, backward);
   co_return page;
 }
 

@@ -28,6 +28,7 @@ test_server::test_server(unsigned threads, const std::function<void(server::serv
   cfg.pool.conninfo = cfg.database_url;
   cfg.pool.max_size = cfg.pool_size;
   cfg.listener.shutdown_timeout = std::chrono::milliseconds(2000);
+  cfg.handler.cursor_secret = "test-cursor-secret-0123456789abcdef";
   if (tweak) tweak(cfg);
   server_ = std::make_unique<server::server>(cfg);
   server_->start();

@@ -13,6 +13,7 @@
 // Thread-safety: one api_handler per io_context thread, like its pool.
 #pragma once
 
+#include <hookstream/server/keyset_cursor.hpp>
 #include <hookstream/server/metrics.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 
@@ -34,6 +35,10 @@ struct handler_config {
   std::chrono::milliseconds acquire_timeout{1000};
   /// Budget for all database work of one request (answer 504 past it).
   std::chrono::milliseconds request_timeout{10000};
+  /// Key of the cursors' MAC (>= 16 bytes). Every handler that may see another's
+  /// cursors (all threads, all instances behind one load balancer) needs the same
+  /// one. Empty: a random key of this handler's own, good for tests only.
+  std::string cursor_secret;
 };
 
 class api_handler {
@@ -51,6 +56,7 @@ class api_handler {
 
   storage::connection_pool& pool_;
   handler_config config_;
+  cursor_codec cursors_;
   server_metrics* metrics_;
   const metrics_registry* registry_;
 };

@@ -36,10 +36,25 @@ struct attempt_filter {
   std::optional<bool> in_dlq;         ///< true: DLQ only; false: not in the DLQ
 };
 
+/// A row's place in the listing order (created_at DESC, id DESC).
+struct keyset_position {
+  unix_micros created_at = 0;
+  std::string id;
+};
+
+/// Which rows a page holds: by offset, or next to a keyset anchor.
+enum class page_mode {
+  offset,  ///< skip `offset` rows, then `limit` rows
+  after,   ///< the `limit` rows right after `anchor` (older), i.e. the next page
+  before,  ///< the `limit` rows right before `anchor` (newer), i.e. the previous page
+};
+
 struct page_request {
   attempt_filter filter;
   int limit = 50;            ///< rows per page, 1..100 (validated by the caller)
-  std::int64_t offset = 0;   ///< rows to skip
+  std::int64_t offset = 0;   ///< rows to skip (page_mode::offset only)
+  page_mode mode = page_mode::offset;
+  keyset_position anchor;    ///< the row the page is next to (keyset modes only)
 };
 
 /// One delivery attempt, viewing memory owned by the `attempt_rows` it came from.
@@ -69,27 +84,34 @@ struct delivery_attempt_view {
 class attempt_rows {
  public:
   attempt_rows() = default;
-  /// `max_rows` hides the look-ahead row a listing fetches to compute `has_more`.
-  explicit attempt_rows(query_result result, int max_rows = INT_MAX) noexcept
-      : result_(std::move(result)), max_rows_(max_rows) {}
+  /// `max_rows` hides the look-ahead row a listing fetches to compute `has_more`;
+  /// `reversed` presents rows a backward page read in ascending order newest-first.
+  explicit attempt_rows(query_result result, int max_rows = INT_MAX, bool reversed = false) noexcept
+      : result_(std::move(result)), max_rows_(max_rows), reversed_(reversed) {}
   int size() const noexcept { return std::min(result_.rows(), max_rows_); }
   delivery_attempt_view operator[](int row) const noexcept;
 
  private:
   query_result result_;
   int max_rows_ = INT_MAX;
+  bool reversed_ = false;
 };
 
 struct attempt_page {
   attempt_rows rows;
   std::int64_t total = 0;    ///< attempts matching the filters, whatever the page
   bool has_more = false;     ///< attempts exist after the last row of this page
+  bool has_before = false;   ///< attempts exist before the first row of this page
 };
 
-/// SQL of the listing for one filter shape (parameters: $1 org, $2 env, the
-/// present filters in declaration order, then limit and offset). Exposed so the
-/// bench suite runs the very statement the server sends.
-std::string list_attempts_sql(const attempt_filter& filter);
+/// SQL of the listing for one filter shape and mode (parameters: $1 org, $2 env,
+/// the present filters in declaration order, then limit and offset, or limit,
+/// anchor time and anchor id). Exposed so the bench suite runs the very statement
+/// the server sends.
+std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
+/// SQL of the exact total alone for a filter shape (parameters as above, without
+/// the paging ones).
+std::string count_attempts_sql(const attempt_filter& filter);
 /// The parameters `list_attempts_sql` expects, as text, in order.
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& request);
 

@@ -1,0 +1,183 @@
+#include <hookstream/server/keyset_cursor.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace hookstream::server {
+namespace {
+
+constexpr std::uint8_t cursor_version = 1;
+constexpr std::size_t mac_size = 16;
+constexpr std::size_t fixed_size = 1 + 1 + 8 + 8 + 8 + 1;  // before the id
+constexpr std::size_t max_id_size = 128;
+
+constexpr char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = (static_cast<std::uint8_t>(in[i]) << 16) | (static_cast<std::uint8_t>(in[i + 1]) << 8) |
+                            static_cast<std::uint8_t>(in[i + 2]);
+    out += b64url[v >> 18];
+    out += b64url[(v >> 12) & 63];
+    out += b64url[(v >> 6) & 63];
+    out += b64url[v & 63];
+  }
+  if (const std::size_t rest = in.size() - i) {
+    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
+    out += b64url[v >> 18];
+    out += b64url[(v >> 12) & 63];
+    if (rest == 2) out += b64url[(v >> 6) & 63];
+  }
+  return out;
+}
+
+bool base64url_decode(std::string_view in, std::string& out) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  if (in.size() % 4 == 1) return false;
+  out.clear();
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = value(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  // Leftover bits must be zero, or two tokens would decode alike.
+  return (acc & ((1u << bits) - 1)) == 0;
+}
+
+void put64(std::string& s, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+std::uint64_t get64(std::string_view s) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  return v;
+}
+
+// Canonical, unambiguous text of a filter set (length-prefixed values).
+std::array<unsigned char, 8> fingerprint(const storage::attempt_filter& f) {
+  std::string canon;
+  auto field = [&](char tag, const std::optional<std::string>& v) {
+    canon += tag;
+    if (v) canon += std::to_string(v->size()) + ":" + *v;
+    canon += '|';
+  };
+  field('e', f.event_id);
+  field('c', f.connection_id);
+  field('d', f.destination_id);
+  field('s', f.status);
+  canon += f.in_dlq ? (*f.in_dlq ? "q1" : "q0") : "q";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(canon.data(), canon.size(), digest, &len, EVP_sha256(), nullptr);
+  std::array<unsigned char, 8> out{};
+  std::copy_n(digest, out.size(), out.begin());
+  return out;
+}
+
+std::array<unsigned char, mac_size> mac(const std::string& secret, std::string_view payload,
+                                        const storage::tenant_id& tenant) {
+  std::string message(payload);
+  message += '\0';
+  message += tenant.org_id;
+  message += '\0';
+  message += tenant.env_id;
+  unsigned char full[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), full, &len);
+  std::array<unsigned char, mac_size> out{};
+  std::copy_n(full, out.size(), out.begin());
+  return out;
+}
+
+}  // namespace
+
+cursor_codec::cursor_codec(std::string secret) : secret_(std::move(secret)) {
+  if (secret_.size() < 16) throw std::invalid_argument("cursor secret must be at least 16 bytes");
+}
+
+std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_id& tenant,
+                                 const storage::attempt_filter& filter) const {
+  std::string raw;
+  raw += static_cast<char>(cursor_version);
+  raw += static_cast<char>(c.direction);
+  put64(raw, static_cast<std::uint64_t>(c.anchor.created_at));
+  put64(raw, static_cast<std::uint64_t>(c.position));
+  const auto fp = fingerprint(filter);
+  raw.append(reinterpret_cast<const char*>(fp.data()), fp.size());
+  const std::string_view id = std::string_view(c.anchor.id).substr(0, max_id_size);
+  raw += static_cast<char>(id.size());
+  raw += id;
+  const auto m = mac(secret_, raw, tenant);
+  raw.append(reinterpret_cast<const char*>(m.data()), m.size());
+  return base64url_encode(raw);
+}
+
+std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view token,
+                                                               const storage::tenant_id& tenant,
+                                                               const storage::attempt_filter& filter) const {
+  if (token.size() > 4 * (fixed_size + max_id_size + mac_size) / 3 + 4) return cursor_error::malformed;
+  std::string raw;
+  if (!base64url_decode(token, raw)) return cursor_error::malformed;
+  if (raw.size() < fixed_size + mac_size || static_cast<std::uint8_t>(raw[0]) != cursor_version)
+    return cursor_error::malformed;
+  const std::size_t id_size = static_cast<std::uint8_t>(raw[fixed_size - 1]);
+  if (raw.size() != fixed_size + id_size + mac_size) return cursor_error::malformed;
+
+  const std::string_view payload(raw.data(), fixed_size + id_size);
+  const auto expected = mac(secret_, payload, tenant);
+  if (CRYPTO_memcmp(expected.data(), raw.data() + payload.size(), mac_size) != 0) return cursor_error::forged;
+
+  const auto direction = static_cast<std::uint8_t>(raw[1]);
+  if (direction != static_cast<std::uint8_t>(cursor_direction::next) &&
+      direction != static_cast<std::uint8_t>(cursor_direction::prev))
+    return cursor_error::malformed;
+  const auto fp = fingerprint(filter);
+  if (!std::equal(fp.begin(), fp.end(), reinterpret_cast<const unsigned char*>(raw.data()) + 18))
+    return cursor_error::other_filters;
+
+  keyset_cursor c;
+  c.direction = static_cast<cursor_direction>(direction);
+  c.anchor.created_at = static_cast<std::int64_t>(get64(std::string_view(raw).substr(2)));
+  c.position = static_cast<std::int64_t>(get64(std::string_view(raw).substr(10)));
+  c.anchor.id.assign(raw.data() + fixed_size, id_size);
+  if (c.position < 0) return cursor_error::malformed;
+  return c;
+}
+
+std::string random_cursor_secret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : bytes) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+
+}  // namespace hookstream::server

@@ -1,0 +1,97 @@
+// Cursor encoding: round trips, and every way a cursor can be wrong.
+#include <hookstream/server/keyset_cursor.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+namespace hs = hookstream::server;
+using hookstream::storage::attempt_filter;
+using hookstream::storage::tenant_id;
+
+namespace {
+const hs::cursor_codec codec("0123456789abcdef0123456789abcdef");
+const tenant_id tenant{"org_a", "env_a"};
+
+hs::keyset_cursor sample() {
+  return {hs::cursor_direction::next, {1795855192929123, "da_0123456789abcdef0123456789abcdef"}, 1000000};
+}
+
+hs::cursor_error error_of(const std::string& token, const tenant_id& t = tenant, const attempt_filter& f = {}) {
+  auto r = codec.decode(token, t, f);
+  BOOST_REQUIRE(std::holds_alternative<hs::cursor_error>(r));
+  return std::get<hs::cursor_error>(r);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(keyset_cursor)
+
+BOOST_AUTO_TEST_CASE(round_trips_and_is_url_safe) {
+  attempt_filter f;
+  f.status = "failed";
+  f.in_dlq = false;
+  for (auto dir : {hs::cursor_direction::next, hs::cursor_direction::prev}) {
+    auto c = sample();
+    c.direction = dir;
+    const std::string token = codec.encode(c, tenant, f);
+    BOOST_TEST(token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+               std::string::npos);
+    auto back = codec.decode(token, tenant, f);
+    BOOST_REQUIRE(std::holds_alternative<hs::keyset_cursor>(back));
+    const auto& d = std::get<hs::keyset_cursor>(back);
+    BOOST_TEST((d.direction == dir));
+    BOOST_TEST(d.anchor.created_at == c.anchor.created_at);
+    BOOST_TEST(d.anchor.id == c.anchor.id);
+    BOOST_TEST(d.position == c.position);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_edited_byte_is_detected) {
+  const std::string token = codec.encode(sample(), tenant, {});
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string edited = token;
+    edited[i] = alphabet[(alphabet.find(edited[i]) + 1) % alphabet.size()];
+    auto r = codec.decode(edited, tenant, {});
+    BOOST_TEST(std::holds_alternative<hs::cursor_error>(r), "position " << i);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(malformed_truncated_and_foreign_cursors) {
+  const std::string token = codec.encode(sample(), tenant, {});
+  BOOST_TEST((error_of("") == hs::cursor_error::malformed));
+  BOOST_TEST((error_of("not base64!") == hs::cursor_error::malformed));
+  BOOST_TEST((error_of(token.substr(0, token.size() - 4)) != hs::cursor_error::other_filters));
+  BOOST_TEST((error_of(token.substr(0, 10)) == hs::cursor_error::malformed));
+  BOOST_TEST((error_of(token + "AAAA") == hs::cursor_error::malformed));
+  BOOST_TEST((error_of(std::string(5000, 'A')) == hs::cursor_error::malformed));
+  // Another tenant (org or environment) cannot use it: it fails like a forgery.
+  BOOST_TEST((error_of(token, {"org_b", "env_a"}) == hs::cursor_error::forged));
+  BOOST_TEST((error_of(token, {"org_a", "env_b"}) == hs::cursor_error::forged));
+  // Another server secret cannot read it either.
+  const hs::cursor_codec other("another-secret-of-32-bytes-000000");
+  BOOST_TEST(std::holds_alternative<hs::cursor_error>(other.decode(token, tenant, {})));
+}
+
+BOOST_AUTO_TEST_CASE(bound_to_its_filters) {
+  attempt_filter made_for;
+  made_for.connection_id = "conn_1";
+  const std::string token = codec.encode(sample(), tenant, made_for);
+  attempt_filter other = made_for;
+  other.connection_id = "conn_2";
+  BOOST_TEST((error_of(token, tenant, other) == hs::cursor_error::other_filters));
+  BOOST_TEST((error_of(token, tenant, {}) == hs::cursor_error::other_filters));
+  attempt_filter more = made_for;
+  more.status = "success";
+  BOOST_TEST((error_of(token, tenant, more) == hs::cursor_error::other_filters));
+  // Same values in different fields are different filters.
+  attempt_filter moved;
+  moved.destination_id = "conn_1";
+  BOOST_TEST((error_of(token, tenant, moved) == hs::cursor_error::other_filters));
+}
+
+BOOST_AUTO_TEST_CASE(short_secrets_are_refused) {
+  BOOST_CHECK_THROW(hs::cursor_codec("short"), std::invalid_argument);
+  BOOST_TEST(hs::random_cursor_secret().size() == 64u);
+  BOOST_TEST(hs::random_cursor_secret() != hs::random_cursor_secret());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
