@@ -1,17 +1,20 @@
 #include <hookstream/auth/api_key.hpp>
 #include <hookstream/auth/authenticator.hpp>
+#include <hookstream/auth/session_cookie.hpp>
 
 #include <array>
 
 namespace hookstream::auth {
+namespace asio = boost::asio;
+using storage::clock;
 
 namespace {
 bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i], b = prefix[i];
+    char a = s[i];
     if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != b) return false;
+    if (a != prefix[i]) return false;
   }
   return true;
 }
@@ -20,6 +23,29 @@ std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
+
+// A session's X-Env-Id must be an id, nothing else (it goes to a query).
+bool plausible_env_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+constexpr const char* api_key_sql =
+    "SELECT org_id, env_id FROM api_keys WHERE key_hash = $1::bytea AND revoked_at IS NULL";
+
+// One round trip decides every session case: expired/unknown (no row), no active
+// organization, not a member, environment not the org's (null env).
+constexpr const char* session_sql =
+    "SELECT s.\"activeOrganizationId\", m.\"id\" IS NOT NULL, e.id, s.\"expiresAt\" "
+    "FROM \"session\" s "
+    "LEFT JOIN \"member\" m ON m.\"organizationId\" = s.\"activeOrganizationId\" AND m.\"userId\" = s.\"userId\" "
+    "LEFT JOIN environments e ON e.org_id = s.\"activeOrganizationId\" "
+    "  AND (CASE WHEN $2::text IS NULL THEN e.is_default ELSE e.id = $2::text END) "
+    "WHERE s.\"token\" = $1 AND s.\"expiresAt\" > now() "
+    "LIMIT 1";
 }  // namespace
 
 std::string_view presented_api_key(const request_credentials& creds) noexcept {
@@ -33,21 +59,98 @@ std::string_view presented_api_key(const request_credentials& creds) noexcept {
   return {};
 }
 
-boost::asio::awaitable<auth_result> authenticate(storage::pg_connection& conn, const request_credentials& creds,
-                                                 storage::clock::time_point deadline) {
-  const std::string_view key = presented_api_key(creds);
-  if (key.empty()) co_return auth_error{auth_failure::missing_credential};
-  if (!is_well_formed_api_key(key)) co_return auth_error{auth_failure::invalid_credential};
+bool has_credentials(const request_credentials& creds, bool cookies_enabled) noexcept {
+  if (!presented_api_key(creds).empty()) return true;
+  return cookies_enabled && find_session_cookie(creds.cookie).has_value();
+}
 
+authenticator::authenticator(storage::connection_pool& pool, authenticator_config config)
+    : pool_(pool),
+      config_(std::move(config)),
+      cache_(config_.cache_capacity, config_.cache_ttl, config_.failure_ttl) {}
+
+asio::awaitable<auth_result> authenticator::authenticate(const request_credentials& creds,
+                                                         clock::time_point acquire_deadline,
+                                                         clock::time_point deadline) {
+  if (const std::string_view key = presented_api_key(creds); !key.empty()) {
+    if (!is_well_formed_api_key(key)) co_return auth_error{auth_failure::invalid_api_key};
+    co_return co_await lookup_api_key(key, acquire_deadline, deadline);
+  }
+  if (cookies_enabled()) {
+    if (const auto cookie = find_session_cookie(creds.cookie)) {
+      const auto token = verify_session_cookie(*cookie, config_.session_secrets);
+      if (!token) co_return auth_error{auth_failure::invalid_session};
+      const std::string_view env = trim(creds.env_id);
+      if (!env.empty() && !plausible_env_id(env)) co_return auth_error{auth_failure::environment_forbidden};
+      co_return co_await lookup_session(*token, env, acquire_deadline, deadline);
+    }
+  }
+  co_return auth_error{auth_failure::missing_credential};
+}
+
+asio::awaitable<auth_result> authenticator::lookup_api_key(std::string_view key, clock::time_point acquire_deadline,
+                                                           clock::time_point deadline) {
+  const auto digest = sha256(key);
+  std::string cache_key = "k";
+  cache_key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  const auto now = clock::now();
+  if (auto hit = cache_.find(cache_key, now)) {
+    if (auto* t = std::get_if<storage::tenant_id>(&*hit)) co_return *t;
+    co_return auth_error{std::get<auth_failure>(*hit)};
+  }
+
+  auto conn = co_await pool_.acquire(acquire_deadline);
+  if (!conn) co_return auth_error{std::move(conn.error())};
   // bytea parameter in text format: '\x' followed by hex.
-  const std::string hash_param = "\\x" + to_hex(sha256(key));
+  const std::string hash_param = "\\x" + to_hex(digest);
   const std::array<storage::query_param, 1> params{std::string_view(hash_param)};
-  auto rows = co_await conn.execute(
-      "SELECT org_id, env_id FROM api_keys WHERE key_hash = $1::bytea AND revoked_at IS NULL", params,
-      storage::result_format::binary, deadline);
+  auto rows = co_await (*conn)->execute(api_key_sql, params, storage::result_format::binary, deadline);
   if (!rows) co_return auth_error{std::move(rows.error())};
-  if (rows->rows() == 0) co_return auth_error{auth_failure::invalid_credential};
-  co_return storage::tenant_id{std::string(rows->bytes(0, 0)), std::string(rows->bytes(0, 1))};
+  if (rows->rows() == 0) {
+    cache_.store(cache_key, auth_failure::invalid_api_key, clock::now());
+    co_return auth_error{auth_failure::invalid_api_key};
+  }
+  storage::tenant_id tenant{std::string(rows->bytes(0, 0)), std::string(rows->bytes(0, 1))};
+  cache_.store(cache_key, tenant, clock::now());
+  co_return tenant;
+}
+
+asio::awaitable<auth_result> authenticator::lookup_session(const std::string& token, std::string_view env_id,
+                                                           clock::time_point acquire_deadline,
+                                                           clock::time_point deadline) {
+  std::string cache_key = "s" + token;
+  cache_key += '\0';
+  cache_key += env_id;
+  const auto now = clock::now();
+  if (auto hit = cache_.find(cache_key, now)) {
+    if (auto* t = std::get_if<storage::tenant_id>(&*hit)) co_return *t;
+    co_return auth_error{std::get<auth_failure>(*hit)};
+  }
+
+  auto conn = co_await pool_.acquire(acquire_deadline);
+  if (!conn) co_return auth_error{std::move(conn.error())};
+  const std::array<storage::query_param, 2> params{
+      std::string_view(token), env_id.empty() ? storage::query_param{} : storage::query_param{env_id}};
+  auto rows = co_await (*conn)->execute(session_sql, params, storage::result_format::binary, deadline);
+  if (!rows) co_return auth_error{std::move(rows.error())};
+
+  auto fail = [&](auth_failure f) -> auth_result {
+    cache_.store(cache_key, f, clock::now());
+    return auth_error{f};
+  };
+  if (rows->rows() == 0) co_return fail(auth_failure::invalid_session);
+  if (rows->is_null(0, 0)) co_return fail(auth_failure::no_active_organization);
+  if (!rows->boolean(0, 1)) co_return fail(auth_failure::not_a_member);
+  if (rows->is_null(0, 2)) co_return fail(auth_failure::environment_forbidden);
+
+  storage::tenant_id tenant{std::string(rows->bytes(0, 0)), std::string(rows->bytes(0, 2))};
+  // Never cache a session past its own expiry.
+  const auto expires_in = std::chrono::microseconds(rows->timestamp(0, 3) -
+                                                    std::chrono::duration_cast<std::chrono::microseconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count());
+  cache_.store(cache_key, tenant, clock::now(), clock::now() + expires_in);
+  co_return tenant;
 }
 
 }  // namespace hookstream::auth

@@ -7,6 +7,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -85,7 +86,36 @@ auth::request_credentials credentials_of(const http_request& req) {
   auth::request_credentials c;
   if (auto it = req.find("X-API-Key"); it != req.end()) c.x_api_key = it->value();
   if (auto it = req.find(http::field::authorization); it != req.end()) c.authorization = it->value();
+  if (auto it = req.find(http::field::cookie); it != req.end()) c.cookie = it->value();
+  if (auto it = req.find("X-Env-Id"); it != req.end()) c.env_id = it->value();
   return c;
+}
+
+// Client-facing wording of each authentication failure. Unknown, malformed and
+// revoked keys read alike; so do bad signatures, unknown and expired sessions.
+http_response auth_failure_response(auth::auth_failure f, const std::string& request_id) {
+  using auth::auth_failure;
+  switch (f) {
+    case auth_failure::missing_credential:
+      return unauthorized("missing credentials: send X-API-Key, Authorization: Bearer, or a session cookie",
+                          request_id);
+    case auth_failure::invalid_api_key: return unauthorized("invalid or revoked API key", request_id);
+    case auth_failure::invalid_session: return unauthorized("invalid or expired session", request_id);
+    case auth_failure::no_active_organization:
+      return unauthorized("the session has no active organization", request_id);
+    case auth_failure::not_a_member:
+      return unauthorized("the session's user is not a member of its active organization", request_id);
+    case auth_failure::environment_forbidden:
+      return error_response(http::status::forbidden, "the environment does not belong to your organization",
+                            request_id);
+  }
+  return unauthorized("unauthorized", request_id);
+}
+
+void set_rate_limit_headers(http_response& res, const rate_decision& d) {
+  res.set("RateLimit-Limit", std::to_string(d.limit));
+  res.set("RateLimit-Remaining", std::to_string(d.remaining));
+  res.set("RateLimit-Reset", std::to_string(d.reset_s));
 }
 
 }  // namespace
@@ -104,8 +134,30 @@ api_handler::api_handler(storage::connection_pool& pool, handler_config config, 
     : pool_(pool),
       config_(std::move(config)),
       cursors_(config_.cursor_secret.empty() ? random_cursor_secret() : config_.cursor_secret),
+      authenticator_(pool, config_.auth),
+      limiter_(config_.rate_limiter ? config_.rate_limiter : std::make_shared<org_rate_limiter>(config_.rate_limit)),
       metrics_(metrics),
       registry_(registry) {}
+
+void api_handler::add_cors_headers(const http_request& req, http_response& res) const {
+  if (config_.cors_origins.empty()) return;
+  auto it = req.find(http::field::origin);
+  res.set(http::field::vary, "Origin");
+  if (it == req.end()) return;
+  const std::string_view origin = it->value();
+  if (std::find(config_.cors_origins.begin(), config_.cors_origins.end(), origin) == config_.cors_origins.end())
+    return;
+  res.set(http::field::access_control_allow_origin, origin);
+  res.set(http::field::access_control_allow_credentials, "true");
+  if (req.method() == http::verb::options) {
+    res.set(http::field::access_control_allow_methods, "GET, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Authorization, X-API-Key, X-Env-Id, X-Request-Id");
+    res.set(http::field::access_control_max_age, "600");
+  } else {
+    res.set(http::field::access_control_expose_headers,
+            "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After");
+  }
+}
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request) {
   const auto started = clock::now();
@@ -122,6 +174,7 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request) 
     std::fprintf(stderr, "request %s: unexpected exception: %s\n", request_id.c_str(), e.what());
     res = error_response(http::status::internal_server_error, "internal error", request_id);
   }
+  add_cors_headers(request, res);
   if (metrics_) {
     metrics_->in_flight_delta(-1);
     metrics_->observe_request(res.result_int(), clock::now() - started);
@@ -141,6 +194,16 @@ asio::awaitable<http_response> api_handler::route(const http_request& req, const
                          path[listing_path.size()] == '/';
   const bool known = is_listing || is_single || path == "/healthz" || path == "/readyz" || path == "/metrics";
   if (!known) co_return error_response(http::status::not_found, "no such endpoint", request_id);
+  if (req.method() == http::verb::options && (is_listing || is_single)) {
+    // CORS preflight: answered from configuration alone (add_cors_headers adds
+    // the Allow-Origin part for allowed origins; others get no CORS headers, and
+    // the browser refuses).
+    http_response res{http::status::no_content, 11};
+    res.set("X-Request-Id", request_id);
+    res.set(http::field::allow, "GET, OPTIONS");
+    res.prepare_payload();
+    co_return res;
+  }
   if (req.method() != http::verb::get) {
     auto res = error_response(http::status::method_not_allowed, "only GET is allowed here", request_id);
     res.set(http::field::allow, "GET");
@@ -166,18 +229,38 @@ asio::awaitable<http_response> api_handler::route(const http_request& req, const
 
   // Both API routes: refuse requests without a credential before touching the pool.
   const auto creds = credentials_of(req);
-  if (auth::presented_api_key(creds).empty())
-    co_return unauthorized("missing credentials: send X-API-Key or Authorization: Bearer", request_id);
-
-  auto conn = co_await pool_.acquire(acquire_deadline);
-  if (!conn) co_return database_error(conn.error(), request_id);
-
-  auto who = co_await auth::authenticate(**conn, creds, deadline);
+  if (!auth::has_credentials(creds, authenticator_.cookies_enabled()))
+    co_return auth_failure_response(auth::auth_failure::missing_credential, request_id);
+  auto who = co_await authenticator_.authenticate(creds, acquire_deadline, deadline);
   if (auto* err = std::get_if<auth::auth_error>(&who)) {
     if (auto* db = std::get_if<storage::db_error>(err)) co_return database_error(*db, request_id);
-    co_return unauthorized("invalid or revoked API key", request_id);
+    co_return auth_failure_response(std::get<auth::auth_failure>(*err), request_id);
   }
   const auto& tenant = std::get<storage::tenant_id>(who);
+
+  const rate_decision limit = limiter_->take(tenant.org_id);
+  if (!limit.allowed) {
+    auto res = error_response(http::status::too_many_requests,
+                              "rate limit exceeded for your organization; retry after " +
+                                  std::to_string(limit.retry_after_s) + " s",
+                              request_id);
+    res.set(http::field::retry_after, std::to_string(limit.retry_after_s));
+    set_rate_limit_headers(res, limit);
+    co_return res;
+  }
+  auto res = co_await serve_api(req, request_id, tenant, path, query, deadline, acquire_deadline);
+  if (limiter_->enabled()) set_rate_limit_headers(res, limit);
+  co_return res;
+}
+
+asio::awaitable<http_response> api_handler::serve_api(const http_request& req, const std::string& request_id,
+                                                      const storage::tenant_id& tenant, std::string_view path,
+                                                      std::string_view query, clock::time_point deadline,
+                                                      clock::time_point acquire_deadline) {
+  (void)req;
+  const bool is_single = path != listing_path;
+  auto conn = co_await pool_.acquire(acquire_deadline);
+  if (!conn) co_return database_error(conn.error(), request_id);
 
   if (is_single) {
     const std::string_view id = path.substr(listing_path.size() + 1);

@@ -1,3 +1,4 @@
+#include <hookstream/auth/session_cookie.hpp>
 #include <hookstream/server/config.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -111,6 +112,45 @@ const std::vector<option>& options() {
          c.handler.cursor_secret = v;
          return v.size() >= 16;
        }},
+      {"cookie-auth", "HOOKSTREAM_COOKIE_AUTH", "auto|on|off",
+       "accept better-auth session cookies (auto: when BETTER_AUTH_SECRET or BETTER_AUTH_SECRETS is set)",
+       [](server_config& c, const std::string& v) {
+         c.cookie_auth = v;
+         return v == "auto" || v == "on" || v == "off";
+       }},
+      {"auth-cache-ttl-ms", "HOOKSTREAM_AUTH_CACHE_TTL_MS", "MS",
+       "how long a validated key or session is trusted without asking the database (default 5000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.auth.cache_ttl; })},
+      {"auth-cache-failure-ttl-ms", "HOOKSTREAM_AUTH_CACHE_FAILURE_TTL_MS", "MS",
+       "how long a failed look-up is remembered (default 1000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.auth.failure_ttl; })},
+      {"auth-cache-size", "HOOKSTREAM_AUTH_CACHE_SIZE", "N", "cached credentials per thread (default 10000)",
+       count([](server_config& c) -> std::size_t& { return c.handler.auth.cache_capacity; }, 0, 10'000'000)},
+      {"rate-limit", "HOOKSTREAM_RATE_LIMIT", "N", "requests per window per organization, 0 = off (default 60000)",
+       count([](server_config& c) -> std::uint32_t& { return c.handler.rate_limit.limit; }, 0, 1'000'000'000)},
+      {"rate-limit-window-s", "HOOKSTREAM_RATE_LIMIT_WINDOW_S", "S", "the rate limit's window (default 60)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 86400) || n == 0) return false;
+         c.handler.rate_limit.window = std::chrono::seconds(n);
+         return true;
+       }},
+      {"cors-origin", "HOOKSTREAM_CORS_ORIGINS", "ORIGIN",
+       "allow this browser origin (credentials included); repeat, or comma-separate in the variable (default none)",
+       [](server_config& c, const std::string& v) {
+         std::size_t start = 0;
+         while (start <= v.size()) {
+           const auto comma = v.find(',', start);
+           std::string origin = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+           while (!origin.empty() && origin.front() == ' ') origin.erase(0, 1);
+           while (!origin.empty() && (origin.back() == ' ' || origin.back() == '/')) origin.pop_back();
+           if (origin.empty() || origin.find("://") == std::string::npos) return false;
+           c.handler.cors_origins.push_back(origin);
+           if (comma == std::string::npos) break;
+           start = comma + 1;
+         }
+         return true;
+       }},
       {"no-migrate", "HOOKSTREAM_NO_MIGRATE", nullptr, "do not apply schema migrations at start-up",
        [](server_config& c, const std::string& v) {
          c.migrate = !flag(v);
@@ -183,6 +223,21 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
     if (!found->apply(cfg, value)) return error("invalid value for --" + name + ": " + value);
   }
   if (cfg.database_url.empty()) return error("no database: set DATABASE_URL or --database-url");
+
+  std::vector<std::string> secrets;
+  try {
+    secrets = auth::session_secrets_from_environment();
+  } catch (const std::invalid_argument& e) {
+    return error(e.what());
+  }
+  if (cfg.cookie_auth == "on" && secrets.empty())
+    return error("cookie auth is on but no secret is set: export BETTER_AUTH_SECRET (the dashboard's secret)");
+  if (cfg.cookie_auth != "off") {
+    for (const auto& secret : secrets)
+      if (auto why = auth::check_session_secret(secret); !why.empty())
+        return error("refusing the better-auth secret: " + why);
+    cfg.handler.auth.session_secrets = std::move(secrets);
+  }
   cfg.pool.conninfo = cfg.database_url;
   cfg.pool.max_size = cfg.pool_size;
   return config_outcome{std::move(cfg), {}, 0};

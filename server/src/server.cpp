@@ -29,6 +29,9 @@ struct server::worker {
 };
 
 server::server(server_config config) : config_(std::move(config)) {
+  // One limiter for all workers: the limit is per org, not per org and thread.
+  if (!config_.handler.rate_limiter)
+    config_.handler.rate_limiter = std::make_shared<org_rate_limiter>(config_.handler.rate_limit);
   if (config_.handler.cursor_secret.empty()) {
     // One key for all workers, or a cursor made on one thread fails on another.
     config_.handler.cursor_secret = random_cursor_secret();

@@ -3,22 +3,34 @@
 // The tenant comes from the credential alone: nothing in the query string or a
 // cursor can change it. Accepted credentials, in this order of precedence:
 //   1. `X-API-Key: hs_live_<64 hex>` (or hs_test_),
-//   2. `Authorization: Bearer <the same kind of key>`.
-// A key is looked up by its SHA-256; revoked keys fail.
+//   2. `Authorization: Bearer <the same kind of key>`,
+//   3. better-auth's session cookie (`better-auth.session_token` or
+//      `__Secure-better-auth.session_token`), when session secrets are configured.
+//      The org is the session's active organization (the user must be a member);
+//      the environment is `X-Env-Id` when given (it must belong to that org, else
+//      403), else the org's default environment.
+// A key is looked up by its SHA-256; revoked keys fail; expired sessions fail.
 //
-// Enumeration: a malformed key, an unknown key and a revoked key all fail with
-// `auth_failure::invalid_credential`, so a caller learns nothing about which.
+// Enumeration and timing: a malformed, unknown or revoked key all fail as
+// `invalid_api_key`; a well-formed wrong key and an unknown key take the same
+// path (hash, cache, one indexed look-up).
+//
+// Caching: outcomes are cached per thread (see credential_cache.hpp), so a hot
+// credential needs no connection at all; only a miss acquires one from the pool.
+// Thread-safety: one authenticator per io_context thread, like the pool.
 #pragma once
 
-#include <hookstream/storage/attempt_repository.hpp>
+#include <hookstream/auth/credential_cache.hpp>
+#include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/error.hpp>
-#include <hookstream/storage/pg_connection.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace hookstream::auth {
 
@@ -26,11 +38,17 @@ namespace hookstream::auth {
 struct request_credentials {
   std::string_view x_api_key;
   std::string_view authorization;
+  std::string_view cookie;
+  std::string_view env_id;  ///< X-Env-Id (cookie sessions only)
 };
 
-enum class auth_failure {
-  missing_credential,   ///< no credential header at all
-  invalid_credential,   ///< malformed, unknown or revoked
+struct authenticator_config {
+  /// Secrets that may have signed session cookies (the first signs, all verify).
+  /// Empty: cookie sessions are not accepted.
+  std::vector<std::string> session_secrets;
+  std::chrono::milliseconds cache_ttl{5000};
+  std::chrono::milliseconds failure_ttl{1000};
+  std::size_t cache_capacity = 10000;
 };
 
 /// Why authentication did not produce a tenant: a client problem, or the database.
@@ -38,11 +56,37 @@ using auth_error = std::variant<auth_failure, storage::db_error>;
 using auth_result = std::variant<storage::tenant_id, auth_error>;
 
 /// The API key a request presents, if any: X-API-Key first, else a Bearer token.
-/// Returns an empty view when neither header is present.
+/// Returns an empty view when neither header is present; a non-Bearer
+/// Authorization header yields a value that is never a well-formed key.
 std::string_view presented_api_key(const request_credentials& creds) noexcept;
 
-/// Resolves the request's credential to its tenant with one indexed look-up.
-boost::asio::awaitable<auth_result> authenticate(storage::pg_connection& conn, const request_credentials& creds,
-                                                 storage::clock::time_point deadline);
+/// True when the request carries any credential hookstream could accept.
+bool has_credentials(const request_credentials& creds, bool cookies_enabled) noexcept;
+
+class authenticator {
+ public:
+  /// `pool` must outlive the authenticator.
+  authenticator(storage::connection_pool& pool, authenticator_config config);
+
+  /// Resolves the request's credential to its tenant. `acquire_deadline` bounds
+  /// the wait for a connection (on a cache miss), `deadline` the whole look-up.
+  boost::asio::awaitable<auth_result> authenticate(const request_credentials& creds,
+                                                   storage::clock::time_point acquire_deadline,
+                                                   storage::clock::time_point deadline);
+
+  bool cookies_enabled() const noexcept { return !config_.session_secrets.empty(); }
+  const credential_cache& cache() const noexcept { return cache_; }
+
+ private:
+  boost::asio::awaitable<auth_result> lookup_api_key(std::string_view key, storage::clock::time_point acquire_deadline,
+                                                     storage::clock::time_point deadline);
+  boost::asio::awaitable<auth_result> lookup_session(const std::string& token, std::string_view env_id,
+                                                     storage::clock::time_point acquire_deadline,
+                                                     storage::clock::time_point deadline);
+
+  storage::connection_pool& pool_;
+  authenticator_config config_;
+  credential_cache cache_;
+};
 
 }  // namespace hookstream::auth

@@ -5,6 +5,10 @@
 //   GET /v1/delivery-attempts          the filtered, paginated listing
 //   GET /v1/delivery-attempts/{id}     one attempt (404 across tenants)
 //   GET /healthz, /readyz, /metrics    liveness, database readiness, Prometheus
+//   OPTIONS on the API paths           CORS preflight (never touches the database)
+//
+// Authenticated answers carry RateLimit-Limit/-Remaining/-Reset; past the org's
+// limit the answer is 429 with Retry-After.
 //
 // Every answer carries `X-Request-Id` (a well-formed incoming one is kept); every
 // error has the body {"error": "...", "status": N, "request_id": "req_..."}.
@@ -13,8 +17,10 @@
 // Thread-safety: one api_handler per io_context thread, like its pool.
 #pragma once
 
+#include <hookstream/auth/authenticator.hpp>
 #include <hookstream/server/keyset_cursor.hpp>
 #include <hookstream/server/metrics.hpp>
+#include <hookstream/server/rate_limiter.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -22,8 +28,10 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hookstream::server {
 
@@ -39,6 +47,15 @@ struct handler_config {
   /// cursors (all threads, all instances behind one load balancer) needs the same
   /// one. Empty: a random key of this handler's own, good for tests only.
   std::string cursor_secret;
+  /// Credentials: session secrets (cookie auth) and the credential cache.
+  auth::authenticator_config auth;
+  /// Per-org limit. Share one limiter between all handlers of a process (null:
+  /// this handler makes its own from `rate_limit`).
+  rate_limit_config rate_limit;
+  std::shared_ptr<org_rate_limiter> rate_limiter;
+  /// Browser origins allowed to call the API with credentials (CORS); exact
+  /// matches such as "https://dashboard.example.com". None by default.
+  std::vector<std::string> cors_origins;
 };
 
 class api_handler {
@@ -53,10 +70,17 @@ class api_handler {
 
  private:
   boost::asio::awaitable<http_response> route(const http_request& request, const std::string& request_id);
+  boost::asio::awaitable<http_response> serve_api(const http_request& request, const std::string& request_id,
+                                                  const storage::tenant_id& tenant, std::string_view path,
+                                                  std::string_view query, storage::clock::time_point deadline,
+                                                  storage::clock::time_point acquire_deadline);
+  void add_cors_headers(const http_request& request, http_response& response) const;
 
   storage::connection_pool& pool_;
   handler_config config_;
   cursor_codec cursors_;
+  auth::authenticator authenticator_;
+  std::shared_ptr<org_rate_limiter> limiter_;
   server_metrics* metrics_;
   const metrics_registry* registry_;
 };

@@ -20,6 +20,8 @@ struct server_config {
   bool migrate = true;           ///< apply migrations at start-up
   bool migrate_only = false;     ///< apply migrations and exit
   std::size_t pool_size = 4;     ///< per thread
+  /// Cookie sessions: "auto" (on when BETTER_AUTH_SECRET(S) is set), "on", "off".
+  std::string cookie_auth = "auto";
   storage::pool_config pool;     ///< conninfo filled from database_url
   handler_config handler;
   listener_config listener;
@@ -32,6 +34,9 @@ struct config_outcome {
 };
 
 /// Parses `args` (without the program name) over the environment (`getenv`).
+/// Session secrets come from the environment only (BETTER_AUTH_SECRETS,
+/// BETTER_AUTH_SECRET), never from the command line, and are never echoed: a
+/// missing, short (< 32 bytes) or default secret with cookie auth on is an error.
 config_outcome parse_server_config(const std::vector<std::string>& args);
 
 /// The --help text: every option, its environment variable and its default.

@@ -1,0 +1,142 @@
+#include <hookstream/auth/session_cookie.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace hookstream::auth {
+namespace {
+
+std::string base64_standard(const unsigned char* data, std::size_t size) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < size; i += 3) {
+    const std::uint32_t v = (data[i] << 16) | (i + 1 < size ? data[i + 1] << 8 : 0) | (i + 2 < size ? data[i + 2] : 0);
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < size ? alphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < size ? alphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string signature_of(std::string_view token, std::string_view secret) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(token.data()), token.size(), mac, &len);
+  return base64_standard(mac, len);
+}
+
+// decodeURIComponent for the characters encodeURIComponent produces.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string_view> find_session_cookie(std::string_view header) noexcept {
+  std::optional<std::string_view> secure;
+  while (!header.empty()) {
+    const auto semi = header.find(';');
+    std::string_view pair = trim(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view name = trim(pair.substr(0, eq));
+    std::string_view value = trim(pair.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (name == "better-auth.session_token") return value;
+    if (name == "__Secure-better-auth.session_token" && !secure) secure = value;
+  }
+  return secure;
+}
+
+std::optional<std::string> verify_session_cookie(std::string_view cookie_value,
+                                                 const std::vector<std::string>& secrets) {
+  if (cookie_value.size() > 4096) return std::nullopt;
+  const auto decoded = percent_decode(cookie_value);
+  if (!decoded) return std::nullopt;
+  const auto dot = decoded->rfind('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  const std::string_view token = std::string_view(*decoded).substr(0, dot);
+  const std::string_view presented = std::string_view(*decoded).substr(dot + 1);
+  if (presented.size() != 44 || presented.back() != '=') return std::nullopt;
+  bool valid = false;
+  for (const auto& secret : secrets) {
+    const std::string expected = signature_of(token, secret);
+    // Every secret is tried (no early exit), each compared in constant time.
+    valid |= CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) == 0;
+  }
+  if (!valid) return std::nullopt;
+  return std::string(token);
+}
+
+std::string sign_session_cookie(std::string_view token, std::string_view secret) {
+  const std::string raw = std::string(token) + "." + signature_of(token, secret);
+  // encodeURIComponent: base64 '+', '/' and '=' are escaped.
+  std::string out;
+  for (char c : raw) {
+    if (c == '+') out += "%2B";
+    else if (c == '/') out += "%2F";
+    else if (c == '=') out += "%3D";
+    else out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> session_secrets_from_environment() {
+  std::vector<std::string> secrets;
+  if (const char* list = std::getenv("BETTER_AUTH_SECRETS"); list && *list) {
+    std::string_view rest = list;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view entry = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      const auto colon = entry.find(':');
+      if (colon == std::string_view::npos || colon == 0)
+        throw std::invalid_argument("BETTER_AUTH_SECRETS entries must look like <version>:<secret>");
+      const std::string_view value = trim(entry.substr(colon + 1));
+      if (value.empty()) throw std::invalid_argument("BETTER_AUTH_SECRETS has an empty secret");
+      secrets.emplace_back(value);
+    }
+  }
+  if (const char* single = std::getenv("BETTER_AUTH_SECRET"); single && *single) secrets.emplace_back(single);
+  return secrets;
+}
+
+std::string check_session_secret(std::string_view secret) {
+  if (secret == better_auth_default_secret) return "it is better-auth's public default secret";
+  if (secret.size() < 32) return "it is shorter than 32 bytes";
+  return {};
+}
+
+}  // namespace hookstream::auth

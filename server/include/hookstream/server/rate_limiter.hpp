@@ -1,0 +1,62 @@
+// Per-organisation token buckets for the API's rate limit.
+//
+// One limiter is shared by every worker thread (a per-thread bucket would let an
+// org multiply its limit by the thread count). The map is split into shards,
+// each with its own mutex held for a few arithmetic operations: the only lock on
+// the request path, and one that two requests only meet when their orgs hash to
+// the same shard at the same instant.
+//
+// Semantics: a bucket holds up to `limit` requests and refills continuously at
+// `limit` per `window`. Answers carry the IETF RateLimit-* header values.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace hookstream::server {
+
+struct rate_limit_config {
+  std::uint32_t limit = 60000;          ///< requests per window (0 = no limit)
+  std::chrono::seconds window{60};
+  std::size_t max_tracked_orgs = 100000; ///< bound on memory; idle full buckets go first
+};
+
+struct rate_decision {
+  bool allowed = true;
+  std::uint32_t limit = 0;
+  std::uint32_t remaining = 0;    ///< whole requests left after this one
+  std::uint32_t reset_s = 0;      ///< seconds until the bucket is full again
+  std::uint32_t retry_after_s = 0;///< when refused: seconds until one request fits
+};
+
+class org_rate_limiter {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  explicit org_rate_limiter(rate_limit_config config);
+  bool enabled() const noexcept { return config_.limit > 0; }
+  /// Takes one request from `org_id`'s bucket. Thread-safe.
+  rate_decision take(std::string_view org_id, clock::time_point now = clock::now());
+
+ private:
+  struct bucket {
+    double tokens;
+    clock::time_point updated;
+  };
+  struct shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, bucket> buckets;
+  };
+  void refill(bucket& b, clock::time_point now) const noexcept;
+
+  rate_limit_config config_;
+  double per_second_;
+  std::array<shard, 64> shards_;
+};
+
+}  // namespace hookstream::server

@@ -1,0 +1,59 @@
+#include <hookstream/server/rate_limiter.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <iterator>
+
+namespace hookstream::server {
+
+org_rate_limiter::org_rate_limiter(rate_limit_config config)
+    : config_(config),
+      per_second_(config.window.count() > 0 ? static_cast<double>(config.limit) / static_cast<double>(config.window.count())
+                                            : static_cast<double>(config.limit)) {}
+
+void org_rate_limiter::refill(bucket& b, clock::time_point now) const noexcept {
+  const double elapsed = std::chrono::duration<double>(now - b.updated).count();
+  if (elapsed > 0) {
+    b.tokens = std::min<double>(config_.limit, b.tokens + elapsed * per_second_);
+    b.updated = now;
+  }
+}
+
+rate_decision org_rate_limiter::take(std::string_view org_id, clock::time_point now) {
+  rate_decision d;
+  d.limit = config_.limit;
+  if (!enabled()) {
+    d.remaining = config_.limit;
+    return d;
+  }
+  shard& s = shards_[std::hash<std::string_view>{}(org_id) % shards_.size()];
+  std::lock_guard lock(s.mutex);
+  auto it = s.buckets.find(std::string(org_id));
+  if (it == s.buckets.end()) {
+    const std::size_t per_shard = std::max<std::size_t>(1, config_.max_tracked_orgs / shards_.size());
+    if (s.buckets.size() >= per_shard) {
+      // Full buckets carry no state: forget them first; then anyone.
+      for (auto b = s.buckets.begin(); b != s.buckets.end();) {
+        refill(b->second, now);
+        b = b->second.tokens >= config_.limit ? s.buckets.erase(b) : std::next(b);
+      }
+      if (s.buckets.size() >= per_shard) s.buckets.erase(s.buckets.begin());
+    }
+    it = s.buckets.emplace(std::string(org_id), bucket{static_cast<double>(config_.limit), now}).first;
+  }
+  bucket& b = it->second;
+  refill(b, now);
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    d.allowed = true;
+  } else {
+    d.allowed = false;
+    d.retry_after_s = static_cast<std::uint32_t>(std::max(1.0, std::ceil((1.0 - b.tokens) / per_second_)));
+  }
+  d.remaining = static_cast<std::uint32_t>(std::floor(b.tokens));
+  d.reset_s = static_cast<std::uint32_t>(std::ceil((config_.limit - b.tokens) / per_second_));
+  return d;
+}
+
+}  // namespace hookstream::server
