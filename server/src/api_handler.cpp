@@ -1,6 +1,7 @@
 #include <hookstream/auth/authenticator.hpp>
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/attempt_json.hpp>
+#include <hookstream/server/gzip.hpp>
 #include <hookstream/server/list_query.hpp>
 
 #include <boost/asio/this_coro.hpp>
@@ -139,6 +140,18 @@ api_handler::api_handler(storage::connection_pool& pool, handler_config config, 
       metrics_(metrics),
       registry_(registry) {}
 
+void api_handler::maybe_compress(const http_request& req, http_response& res) const {
+  if (config_.gzip_min_bytes == 0 || res.body().size() < config_.gzip_min_bytes) return;
+  auto it = req.find(http::field::accept_encoding);
+  res.set(http::field::vary, res[http::field::vary].empty() ? "Accept-Encoding" : "Origin, Accept-Encoding");
+  if (it == req.end() || !accepts_gzip(it->value())) return;
+  if (auto packed = gzip_compress(res.body())) {
+    res.body() = std::move(*packed);
+    res.set(http::field::content_encoding, "gzip");
+    res.prepare_payload();
+  }
+}
+
 void api_handler::add_cors_headers(const http_request& req, http_response& res) const {
   if (config_.cors_origins.empty()) return;
   auto it = req.find(http::field::origin);
@@ -175,6 +188,7 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request) 
     res = error_response(http::status::internal_server_error, "internal error", request_id);
   }
   add_cors_headers(request, res);
+  maybe_compress(request, res);
   if (metrics_) {
     metrics_->in_flight_delta(-1);
     metrics_->observe_request(res.result_int(), clock::now() - started);

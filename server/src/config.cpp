@@ -151,6 +151,9 @@ const std::vector<option>& options() {
          }
          return true;
        }},
+      {"gzip-min-bytes", "HOOKSTREAM_GZIP_MIN_BYTES", "N",
+       "gzip answers of at least N bytes when the client accepts it; 0 = never (default 1024)",
+       count([](server_config& c) -> std::size_t& { return c.handler.gzip_min_bytes; }, 0, 1'000'000'000)},
       {"no-migrate", "HOOKSTREAM_NO_MIGRATE", nullptr, "do not apply schema migrations at start-up",
        [](server_config& c, const std::string& v) {
          c.migrate = !flag(v);

@@ -7,6 +7,8 @@
 
 #include <future>
 
+#include <zlib.h>
+
 using namespace hookstream;
 using namespace std::chrono_literals;
 
@@ -133,6 +135,37 @@ BOOST_AUTO_TEST_CASE(stopping_drains_a_request_in_flight) {
   auto r = in_flight.get();
   BOOST_TEST(r.status == 200u);
   BOOST_TEST(r.header("connection") == "close");
+}
+
+BOOST_AUTO_TEST_CASE(large_answers_are_gzipped_for_clients_that_accept_it) {
+  test::sql_session db;
+  auto tenant = test::make_tenant(db);
+  test::insert_attempts(db, tenant, std::vector<test::attempt_spec>(20));
+  test::test_server server;
+  const auto key = test::api_key_header(tenant.api_key);
+  auto plain = server.get("/v1/delivery-attempts?limit=20", {key});
+  auto packed = server.get("/v1/delivery-attempts?limit=20", {key, "Accept-Encoding: gzip, br"});
+  BOOST_TEST(plain.header("content-encoding").empty());
+  BOOST_TEST(packed.header("content-encoding") == "gzip");
+  BOOST_TEST(packed.header("vary").find("Accept-Encoding") != std::string::npos);
+  BOOST_TEST(packed.body.size() < plain.body.size() / 3);
+  // Same document once unpacked (gzip magic bytes, then zlib inflates it).
+  BOOST_REQUIRE(packed.body.size() > 2);
+  BOOST_TEST(static_cast<unsigned char>(packed.body[0]) == 0x1f);
+  BOOST_TEST(static_cast<unsigned char>(packed.body[1]) == 0x8b);
+  z_stream zs{};
+  BOOST_REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
+  std::string out(plain.body.size() + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(packed.body.data());
+  zs.avail_in = static_cast<uInt>(packed.body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  BOOST_TEST(inflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  BOOST_TEST(out == plain.body);
+  // Small answers stay as they are.
+  BOOST_TEST(server.get("/healthz", {"Accept-Encoding: gzip"}).header("content-encoding").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,6 +56,9 @@ struct handler_config {
   /// Browser origins allowed to call the API with credentials (CORS); exact
   /// matches such as "https://dashboard.example.com". None by default.
   std::vector<std::string> cors_origins;
+  /// gzip bodies of at least this many bytes for clients that accept it
+  /// (0 = never compress).
+  std::size_t gzip_min_bytes = 1024;
 };
 
 class api_handler {
@@ -75,6 +78,7 @@ class api_handler {
                                                   std::string_view query, storage::clock::time_point deadline,
                                                   storage::clock::time_point acquire_deadline);
   void add_cors_headers(const http_request& request, http_response& response) const;
+  void maybe_compress(const http_request& request, http_response& response) const;
 
   storage::connection_pool& pool_;
   handler_config config_;

@@ -1,0 +1,58 @@
+// hookstream-bench-sql: prints the very SQL the server sends for a listing, in
+// pgbench's dialect (:pN variables instead of $N), so the bench suite measures
+// the database's ceiling with the server's own statements, not retyped ones.
+//
+//   hookstream-bench-sql [--filter event|connection|destination|status|dlq]...
+//                        [--mode offset|after|before] [--no-total] [--count]
+//
+// Parameters, in order: p1 org, p2 env, then one per filter in the order
+// event, connection, destination, status, dlq; then p(n) limit+1 and either
+// p(n+1) offset, or p(n+1) anchor timestamptz and p(n+2) anchor id.
+#include <hookstream/storage/attempt_repository.hpp>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+
+int main(int argc, char** argv) {
+  using namespace hookstream::storage;
+  attempt_filter filter;
+  page_mode mode = page_mode::offset;
+  bool with_total = true, count_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const std::string v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--filter") {
+      ++i;
+      if (v == "event") filter.event_id.emplace();
+      else if (v == "connection") filter.connection_id.emplace();
+      else if (v == "destination") filter.destination_id.emplace();
+      else if (v == "status") filter.status.emplace();
+      else if (v == "dlq") filter.in_dlq.emplace();
+      else return std::fprintf(stderr, "unknown filter %s\n", v.c_str()), 2;
+    } else if (a == "--mode") {
+      ++i;
+      if (v == "offset") mode = page_mode::offset;
+      else if (v == "after") mode = page_mode::after;
+      else if (v == "before") mode = page_mode::before;
+      else return std::fprintf(stderr, "unknown mode %s\n", v.c_str()), 2;
+    } else if (a == "--no-total") {
+      with_total = false;
+    } else if (a == "--count") {
+      count_only = true;
+    } else {
+      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|after|before] [--no-total] [--count]\n", argv[0]);
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  std::string sql = count_only ? count_attempts_sql(filter) : list_attempts_sql(filter, mode);
+  if (!with_total && !count_only) {
+    // The same statement without its total, to price the total alone.
+    const std::string total = count_attempts_sql(filter).substr(7) + " AS total";
+    const auto at = sql.find(total);
+    if (at == std::string::npos) return std::fprintf(stderr, "total expression not found\n"), 1;
+    sql.replace(at, total.size(), "0::int8 AS total");
+  }
+  std::printf("%s;\n", std::regex_replace(sql, std::regex(R"(\$([0-9]+))"), ":p$1").c_str());
+  return 0;
+}
