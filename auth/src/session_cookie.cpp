@@ -1,3 +1,4 @@
+#include <hookstream/auth/percent_decode.hpp>
 #include <hookstream/auth/session_cookie.hpp>
 
 #include <openssl/crypto.h>
@@ -31,30 +32,6 @@ std::string signature_of(std::string_view token, std::string_view secret) {
   return base64_standard(mac, len);
 }
 
-// decodeURIComponent for the characters encodeURIComponent produces.
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -83,7 +60,7 @@ std::optional<std::string_view> find_session_cookie(std::string_view header) noe
 std::optional<std::string> verify_session_cookie(std::string_view cookie_value,
                                                  const std::vector<std::string>& secrets) {
   if (cookie_value.size() > 4096) return std::nullopt;
-  const auto decoded = percent_decode(cookie_value);
+  const auto decoded = percent_decode(cookie_value, /*plus_as_space=*/false);
   if (!decoded) return std::nullopt;
   const auto dot = decoded->rfind('.');
   if (dot == std::string::npos || dot == 0) return std::nullopt;

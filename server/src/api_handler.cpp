@@ -262,16 +262,14 @@ asio::awaitable<http_response> api_handler::route(const http_request& req, const
     set_rate_limit_headers(res, limit);
     co_return res;
   }
-  auto res = co_await serve_api(req, request_id, tenant, path, query, deadline, acquire_deadline);
+  auto res = co_await serve_api(request_id, tenant, path, query, deadline, acquire_deadline);
   if (limiter_->enabled()) set_rate_limit_headers(res, limit);
   co_return res;
 }
 
-asio::awaitable<http_response> api_handler::serve_api(const http_request& req, const std::string& request_id,
-                                                      const storage::tenant_id& tenant, std::string_view path,
-                                                      std::string_view query, clock::time_point deadline,
-                                                      clock::time_point acquire_deadline) {
-  (void)req;
+asio::awaitable<http_response> api_handler::serve_api(const std::string& request_id, const storage::tenant_id& tenant,
+                                                      std::string_view path, std::string_view query,
+                                                      clock::time_point deadline, clock::time_point acquire_deadline) {
   const bool is_single = path != listing_path;
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return database_error(conn.error(), request_id);

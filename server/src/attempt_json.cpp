@@ -16,7 +16,7 @@ void append_int(std::string& out, std::int64_t v) {
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid. When
 // invalid, `bad` receives the length of the maximal subpart to replace (>= 1).
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) noexcept {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = byte(i);
   std::size_t need;
@@ -68,6 +68,20 @@ void append_digits(std::string& out, std::int64_t v, int width) {
 }
 
 }  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t bad = 0;
+    const std::size_t len = utf8_sequence(s, i, bad);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";

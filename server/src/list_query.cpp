@@ -1,3 +1,5 @@
+#include <hookstream/auth/percent_decode.hpp>
+#include <hookstream/server/attempt_json.hpp>
 #include <hookstream/server/list_query.hpp>
 
 #include <array>
@@ -18,63 +20,10 @@ bool parse_decimal(std::string_view s, std::int64_t& out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
-// Percent-decoding with '+' as space (form encoding). False on a malformed
-// escape. Hand-written: Boost.URL 1.81 (Debian 12) reads one byte past the end
-// of a query that is not NUL-terminated, which a request target never is.
-bool form_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
-
 // Filter values travel to PostgreSQL as text: they must be valid UTF-8 without
 // NUL (libpq would cut the value at a NUL; the server refuses invalid UTF-8).
 bool is_clean_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;
-    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;
-    else return false;
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += len;
-  }
-  return true;
+  return s.find('\0') == std::string_view::npos && is_valid_utf8(s);
 }
 
 }  // namespace
@@ -92,9 +41,12 @@ std::variant<list_query, invalid_parameter> parse_list_query(std::string_view en
     if (pair.empty()) continue;  // "a=1&&b=2"
     const auto eq = pair.find('=');
     // Keys are matched after decoding ("%6Cimit" is "limit").
-    if (!form_decode(pair.substr(0, eq), key) ||
-        !form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), value))
-      return invalid_parameter{"the query string has a malformed percent-escape"};
+    auto decoded_key = auth::percent_decode(pair.substr(0, eq), /*plus_as_space=*/true);
+    auto decoded_value = auth::percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), /*plus_as_space=*/true);
+    if (!decoded_key || !decoded_value) return invalid_parameter{"the query string has a malformed percent-escape"};
+    key = std::move(*decoded_key);
+    value = std::move(*decoded_value);
 
     auto once = [&](bool& seen) -> bool {
       if (seen) return false;

@@ -73,7 +73,7 @@ class api_handler {
 
  private:
   boost::asio::awaitable<http_response> route(const http_request& request, const std::string& request_id);
-  boost::asio::awaitable<http_response> serve_api(const http_request& request, const std::string& request_id,
+  boost::asio::awaitable<http_response> serve_api(const std::string& request_id,
                                                   const storage::tenant_id& tenant, std::string_view path,
                                                   std::string_view query, storage::clock::time_point deadline,
                                                   storage::clock::time_point acquire_deadline);

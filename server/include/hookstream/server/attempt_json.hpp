@@ -20,6 +20,9 @@ namespace hookstream::server {
 /// replacing invalid UTF-8.
 void append_json_string(std::string& out, std::string_view s);
 
+/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
+bool is_valid_utf8(std::string_view s) noexcept;
+
 /// Appends an RFC 3339 UTC timestamp with milliseconds (truncated, not rounded).
 void append_rfc3339(std::string& out, storage::unix_micros t);
 
