@@ -21,6 +21,9 @@
 // Self-contained: depends on Boost (Asio, Beast, JSON) only, not on the hookstream libraries.
 
 #include "json_check.hpp"
+
+#include <zlib.h>
+#include "lean_parser.hpp"
 #include "latency_histogram.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,9 +39,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <sys/resource.h>
 
@@ -78,7 +79,29 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using boost::system::error_code;
 using hookstream::bench::body_checker;
+
+// Inflates a gzip body into `out` (capacity reused). False when it is not gzip.
+bool gunzip(const std::string& in, std::string& out) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return false;
+  out.resize(std::max<std::size_t>(out.capacity(), in.size() * 8 + 4096));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  std::size_t produced = 0;
+  while (rc == Z_OK) {
+    if (produced == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    zs.avail_out = static_cast<uInt>(out.size() - produced);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    produced = out.size() - zs.avail_out;
+  }
+  inflateEnd(&zs);
+  out.resize(produced);
+  return rc == Z_STREAM_END;
+}
 using hookstream::bench::latency_histogram;
+using hookstream::bench::lean_parser;
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
@@ -352,7 +375,9 @@ private:
     tcp::socket sock;
     asio::steady_timer timer;  // open-loop pacing, connect back-off
     beast::flat_buffer buf;
-    std::optional<http::response_parser<http::string_body>> parser;
+    std::optional<lean_parser<false>> parser;
+    std::string body;      // capacity reused across responses
+    std::string inflated;  // the body once gunzipped (Content-Encoding: gzip)
     body_checker checker;
     steady::time_point deadline = steady::time_point::max();
     bool timed_out = false;
@@ -470,7 +495,7 @@ private:
         o.k = k_write;
         break;
       }
-      c.parser.emplace();
+      c.parser.emplace(c.body);
       c.parser->body_limit(plan_.opt->body_limit);
       auto [rec, rn] = co_await http::async_read(c.sock, c.buf, *c.parser, nothrow);
       if (rec) {
@@ -485,13 +510,21 @@ private:
       }
       o.done = steady::now();
       c.deadline = steady::time_point::max();
-      const auto& res = c.parser->get();
       o.response = true;
-      o.status = res.result_int();
-      o.body_bytes = res.body().size();
+      o.status = c.parser->status();
+      o.body_bytes = c.body.size();
       o.wire_bytes = rn;
       if (!c.parser->keep_alive()) close(c);
-      check(c, res.body(), o);
+      if (c.parser->gzipped()) {
+        // Compressed answers are checked like any other, once inflated.
+        if (!gunzip(c.body, c.inflated)) {
+          o.k = k_bad_json;
+          co_return o;
+        }
+        check(c, c.inflated, o);
+      } else {
+        check(c, c.body, o);
+      }
       co_return o;
     }
     c.deadline = steady::time_point::max();
@@ -560,6 +593,7 @@ std::string ms(std::uint64_t ns) { return fixed(static_cast<double>(ns) / 1e6, 3
 
 int run_load(const options& opt) {
   if (opt.urls.empty()) die("no --url given (see --help)");
+  if (opt.listen_port) die("--listen only goes with --serve-static");
   if (opt.expect_rows && opt.expect_rows_min && *opt.expect_rows < *opt.expect_rows_min)
     die("--expect-rows is below --expect-rows-min: no response could pass");
 
@@ -666,7 +700,7 @@ int run_load(const options& opt) {
   // Human summary.
   std::ostringstream s;
   s << "hookstream-bench: " << (p.open ? "open loop at " + fixed(p.rate, 1) + " req/s" : std::string("closed loop"))
-    << ", " << opt.connections << " connections, " << threads << (threads == 1 ? " thread" : " threads") << ", "
+    << ", " << opt.connections << (opt.connections == 1 ? " connection, " : " connections, ") << threads << (threads == 1 ? " thread" : " threads") << ", "
     << urls.size() << (urls.size() == 1 ? " URL" : " URLs") << ", " << p.endpoint << "\n"
     << "  measured   " << fixed(duration_s, 2) << " s (after " << fixed(opt.warmup_s, 2) << " s warm-up)"
     << (interrupted_at.load() ? "  [interrupted]" : "") << "\n"
@@ -742,8 +776,9 @@ asio::awaitable<void> serve_session(tcp::socket sock, const static_responses& r,
   error_code ignored;
   sock.set_option(tcp::no_delay(true), ignored);
   beast::flat_buffer buf;
+  std::string scratch;  // request bodies, ignored
   for (;;) {
-    http::request_parser<http::string_body> parser;
+    lean_parser<true> parser(scratch);
     parser.body_limit(1 << 20);
     auto [ec, n] = co_await http::async_read(sock, buf, parser, nothrow);
     if (ec) {
@@ -751,12 +786,11 @@ asio::awaitable<void> serve_session(tcp::socket sock, const static_responses& r,
         co_await asio::async_write(sock, asio::buffer(r.bad_request), nothrow);
       break;
     }
-    const auto& req = parser.get();
-    const bool keep_alive = req.keep_alive();
+    const bool keep_alive = parser.keep_alive();
     asio::const_buffer out;
-    if (req.method() == http::verb::get)
+    if (parser.method() == http::verb::get)
       out = asio::buffer(keep_alive ? r.ok_keep_alive : r.ok_close);
-    else if (req.method() == http::verb::head)
+    else if (parser.method() == http::verb::head)
       out = keep_alive ? asio::buffer(r.ok_keep_alive.data(), r.head_keep_alive)
                        : asio::buffer(r.ok_close.data(), r.head_close);
     else
