@@ -510,6 +510,7 @@ struct Org {
 struct Connection {
   std::string id, name;
   int source;
+  bool traced;  // its requests carry a traceparent header
   std::vector<int> dests;  // 1-3 destination indices, routed by event type
   i64 created_at;
 };
@@ -689,6 +690,7 @@ Dataset build_dataset(u64 seed, u64 hot_attempts) {
       c.name = std::string(so.name) + " \xe2\x86\x92 " + co.name;  // "Stripe → Billing service"
       if (prod && n > 50) c.name += std::string(" (") + region + ")";
       c.source = src;
+      c.traced = r.chance(0.3);
       c.created_at = created;
       c.dests.push_back(k);  // every connection has its own primary destination
       env.conns.push_back(std::move(c));
@@ -822,7 +824,7 @@ void body_cloudflare_page(std::string& b, Rng& r, int code, std::size_t target) 
 }
 
 void body_processed_list(std::string& b, Rng& r, i64 t) {
-  const int items = static_cast<int>(r.range(20, 75));
+  const int items = static_cast<int>(r.range(12, 70));
   b.append(R"({"ok":true,"received_at":")");
   put_rfc3339(b, t);
   b.append(R"(","processed":[)");
@@ -942,7 +944,7 @@ void put_attempt_rows(CopyStream& out, const Env& env, const Plan& p, Rng& r, St
           s.body.append(R"({"status":"accepted","queued_at":")");
           put_rfc3339(s.body, t + 3000);
           s.body.append("\"}");
-        } else if (ub < 0.935) {
+        } else if (ub < 0.955) {
           // empty 200
         } else if (ub < 0.99995) {
           body_processed_list(s.body, r, t);
@@ -1084,7 +1086,7 @@ void put_attempt_rows(CopyStream& out, const Env& env, const Plan& p, Rng& r, St
     tab(b);
     b.append(d.method);
     tab(b);
-    b.append(R"j({"content-type":"application/json","user-agent":"hookstream/1.4 (+https://hookstream.dev/webhooks)","content-length":")j");
+    b.append(R"j({"content-type":"application/json","user-agent":"hookstream/1.4","content-length":")j");
     put_int(b, body_size);
     b.append(R"(","x-hookstream-event-id":")");
     b.append(p.event_id);
@@ -1098,11 +1100,14 @@ void put_attempt_rows(CopyStream& out, const Env& env, const Plan& p, Rng& r, St
     put_int(b, t / us_per_s);
     b.append(R"(","x-hookstream-signature":"v1,)");
     append_random_hex(b, r, 64);
-    b.append(R"(","traceparent":"00-)");
-    b.append(s.trace);
-    b.push_back('-');
-    append_random_hex(b, r, 16);
-    b.append("-01\"}");
+    if (c.traced) {  // some senders propagate a W3C trace context
+      b.append(R"(","traceparent":"00-)");
+      b.append(s.trace);
+      b.push_back('-');
+      append_random_hex(b, r, 16);
+      b.append("-01");
+    }
+    b.append("\"}");
     tab(b);
     put_int(b, body_size);
     tab(b);
@@ -1358,7 +1363,10 @@ constexpr const char* usage_text =
     "Prints on stdout, one line each:\n"
     "  KEY <org_id> <env_id> <attempt_count> <api_key>   per environment, hot first\n"
     "  HOT_CONNECTION <id> / HOT_DESTINATION <id> / HOT_EVENT <id>   hot-environment\n"
-    "  ids with attempts, for filter scenarios. Progress goes to stderr.\n";
+    "  ids with attempts, for filter scenarios. Progress goes to stderr.\n"
+    "\n"
+    "Exit status: 0 loaded, 1 error (the load is one transaction: a failed load keeps nothing),\n"
+    "2 bad usage, 3 refused because the database already holds data.\n";
 
 [[noreturn]] void usage_error(const std::string& m) {
   std::fprintf(stderr, "hookstream-bench-load: %s\n\n%s", m.c_str(), usage_text);
@@ -1504,8 +1512,7 @@ void load_catalog(PGconn* conn, const Dataset& d) {
   }
 }
 
-std::string env_label(const Dataset& d, const Env& e) {
-  (void)d;
+std::string env_label(const Env& e) {
   return std::string(org_specs[e.spec->org].slug) + "/" + e.spec->name;
 }
 
@@ -1514,7 +1521,7 @@ void load_events(PGconn* conn, Dataset& d) {
   for (auto& e : d.envs) {
     CopyStream c(conn, std::string("COPY events (id, org_id, env_id, event_type, created_at) FROM STDIN") +
                            (conn ? " WITH (FREEZE)" : ""));
-    Progress pr("events " + env_label(d, e), e.target, "attempts");
+    Progress pr("events " + env_label(e), e.target, "attempts");
     u64 covered = 0;
     u64 best_total = 0;  // the sample: the first event with the most attempts, 4 preferred from mid-range on
     bool mid_found = false;
@@ -1550,7 +1557,7 @@ Stats load_attempts(PGconn* conn, Dataset& d, std::vector<u64>& attempts_per_env
                              "response_headers, response_body, duration_ms, status, error, created_at, "
                              "attempt_number, next_retry_at, is_dlq, dlq_at, trigger_type) FROM STDIN") +
                      (conn ? " WITH (FREEZE)" : ""));
-    Progress pr("attempts " + env_label(d, e), e.target, "rows");
+    Progress pr("attempts " + env_label(e), e.target, "rows");
     const auto t0 = steady::now();
     EventWalker(d.seed, e).run([&](const Plan& p, Rng& r) {
       put_attempt_rows(c, e, p, r, st, scratch);
@@ -1559,14 +1566,16 @@ Stats load_attempts(PGconn* conn, Dataset& d, std::vector<u64>& attempts_per_env
     c.flush();
     const double sent_s = seconds_since(t0);
     pr.done(c.rows, "");
+    std::fprintf(stderr, "  %.1f MB of COPY text in %.1f s; end of statement (counter trigger) ...",
+                 static_cast<double>(c.bytes) / 1e6, sent_s);
+    std::fflush(stderr);
     const auto t1 = steady::now();
     const u64 stored = c.finish();
     if (stored != e.target || c.rows != e.target)
       throw PgError("COPY delivery_attempts: expected " + std::to_string(e.target) + " rows, generated " +
                     std::to_string(c.rows) + ", server stored " + std::to_string(stored));
     attempts_per_env.push_back(stored);
-    std::fprintf(stderr, "  %.1f MB of COPY text in %.1f s; end of statement (counter trigger) %.1f s\n",
-                 static_cast<double>(c.bytes) / 1e6, sent_s, seconds_since(t1));
+    std::fprintf(stderr, " %.1f s\n", seconds_since(t1));
   }
   return st;
 }
@@ -1690,8 +1699,10 @@ int run(const Options& o) {
   const auto t_index = steady::now();
   for (const auto& ix : indexes) {
     const auto t = steady::now();
+    std::fprintf(stderr, "  index %-36s ...", ix.name.c_str());
+    std::fflush(stderr);
     create_index(db, ix);
-    std::fprintf(stderr, "  index %-36s %6.1f s\n", ix.name.c_str(), seconds_since(t));
+    std::fprintf(stderr, " %6.1f s\n", seconds_since(t));
   }
   const double index_s = seconds_since(t_index);
 

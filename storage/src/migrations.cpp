@@ -13,6 +13,7 @@ namespace {
 // Any constant works; it only has to be the same for every hookstream server.
 constexpr const char* lock_and_prepare = R"sql(
 BEGIN;
+SET LOCAL client_min_messages = warning;  -- no NOTICE for the IF NOT EXISTS below
 SELECT pg_advisory_xact_lock(7286091634);
 CREATE TABLE IF NOT EXISTS hookstream_migrations (
   version    integer PRIMARY KEY,

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Turns a bench/run output folder into results.json, report.md and chart.svg."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+
+ap = argparse.ArgumentParser()
+ap.add_argument("out")
+ap.add_argument("--attempts", type=int, required=True)
+ap.add_argument("--load-seconds", default="")
+ap.add_argument("--duration", type=float, required=True)
+ap.add_argument("--connections", type=int, required=True)
+a = ap.parse_args()
+raw = os.path.join(a.out, "raw")
+
+
+def jsonl(name):
+    path = os.path.join(raw, name)
+    return [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
+
+
+scenarios = jsonl("scenarios.jsonl")
+totals = jsonl("totals.jsonl")
+http_ceiling = json.load(open(os.path.join(raw, "http_ceiling.json")))
+wrk_rps = None
+wrk_text = open(os.path.join(raw, "wrk.txt")).read() if os.path.exists(os.path.join(raw, "wrk.txt")) else ""
+m = re.search(r"Requests/sec:\s+([\d.]+)", wrk_text)
+if m:
+    wrk_rps = float(m.group(1))
+write_cost = open(os.path.join(raw, "write_cost.txt")).read() if os.path.exists(os.path.join(raw, "write_cost.txt")) else ""
+inserts = [float(x) for x in re.findall(r"Time: ([\d.]+) ms", write_cost)]
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+machine = {
+    "cpu": cpu_model(),
+    "cores": os.cpu_count(),
+    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+    "os": platform.platform(),
+    "postgres": subprocess.run(["/usr/lib/postgresql/15/bin/postgres", "--version"], capture_output=True, text=True).stdout.strip(),
+}
+first = next((s for s in scenarios if s["scenario"] == "first_page"), None)
+doc = {
+    "date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "machine": machine,
+    "hot_environment_attempts": a.attempts,
+    "load_seconds": float(a.load_seconds) if a.load_seconds else None,
+    "duration_s": a.duration,
+    "scenarios": scenarios,
+    "total_cost": totals,
+    "http_ceiling": http_ceiling,
+    "wrk_first_page_rps": wrk_rps,
+    "bulk_insert_50k_ms": {"with_counters": inserts[0] if len(inserts) > 0 else None,
+                           "without_counters": inserts[-1] if len(inserts) > 1 else None},
+}
+json.dump(doc, open(os.path.join(a.out, "results.json"), "w"), indent=2)
+
+
+def fmt(x, nd=2):
+    return "" if x is None else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.{nd}f}")
+
+
+lines = [f"# hookstream bench — {doc['date']}", "",
+         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB; {machine['postgres']}. "
+         f"Server, load generator and PostgreSQL share the machine.", "",
+         f"Hot environment: {a.attempts:,} attempts" + (f" (loaded in {float(a.load_seconds):.0f} s)" if a.load_seconds else "") +
+         f". Each scenario: {a.duration:g} s measured after a warm-up, {a.connections} keep-alive connections unless "
+         "named otherwise; every response checked (status, JSON, row count).", "",
+         "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | DB ceiling req/s | ratio | server CPU % | peak RSS MB |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for s in scenarios:
+    l = s["latency_ms"]
+    lines.append(f"| {s['scenario']} | {fmt(s['rps'])} | {fmt(l['p50'])} | {fmt(l['p99'])} | {fmt(l['p999'])} | "
+                 f"{s['errors']} | {fmt(s.get('ceiling_rps'))} | {fmt(s.get('ratio_to_ceiling'))} | "
+                 f"{s['server_cpu_pct']} | {s['server_peak_rss_mb']} |")
+lines += ["", "DB ceiling: `pgbench -M prepared` running the server's own statement (printed by "
+          "`hookstream-bench-sql`) at the same concurrency; the better of PostgreSQL's default plan caching and "
+          "`plan_cache_mode=force_generic_plan`.", ""]
+hc = http_ceiling
+lines += [f"HTTP ceiling: the first page's bytes served by the load generator's own static server: "
+          f"{fmt(hc['rps'])} req/s, p50 {fmt(hc['latency_ms']['p50'])} ms, p99 {fmt(hc['latency_ms']['p99'])} ms."]
+if wrk_rps and first:
+    lines += [f"Cross-check: `wrk -t1 -c{a.connections}` on the first page: {fmt(wrk_rps)} req/s vs "
+              f"hookstream-bench {fmt(first['rps'])} req/s ({100 * first['rps'] / wrk_rps:.0f}%)."]
+lines += ["", "## The price of the exact total", "",
+          "| filter | with total (tps) | without total (tps) | ratio |", "|---|---:|---:|---:|"]
+for t in totals:
+    ratio = t["with_total_tps"] / t["without_total_tps"] if t["without_total_tps"] else 0
+    lines.append(f"| {t['filter']} | {fmt(t['with_total_tps'])} | {fmt(t['without_total_tps'])} | {ratio:.2f} |")
+bc = doc["bulk_insert_50k_ms"]
+if bc["with_counters"] and bc["without_counters"]:
+    lines += ["", f"Write side: inserting 50,000 attempts in one statement takes {bc['with_counters']:.0f} ms with the "
+              f"counter triggers and {bc['without_counters']:.0f} ms without ({bc['with_counters'] / bc['without_counters']:.2f}x)."]
+open(os.path.join(a.out, "report.md"), "w").write("\n".join(lines) + "\n")
+
+# chart.svg: latency percentiles per scenario (left), throughput by concurrency (right).
+W, H = 1200, 520
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+       f'<rect width="{W}" height="{H}" fill="white"/>',
+       '<text x="20" y="24" font-size="15" font-weight="bold">hookstream bench: latency by scenario (ms, log scale)</text>']
+main = [s for s in scenarios if not s["scenario"].startswith("concurrency_")]
+import math
+maxv = max([s["latency_ms"]["p999"] for s in main] + [1])
+x0, y0, ph, pw = 60, 460, 400, 700
+def ly(v):
+    v = max(v, 0.01)
+    return y0 - ph * (math.log10(v) - math.log10(0.01)) / (math.log10(maxv * 1.5) - math.log10(0.01))
+for tick in [0.01, 0.1, 1, 10, 100, 1000]:
+    if tick <= maxv * 1.5:
+        svg.append(f'<line x1="{x0}" x2="{x0 + pw}" y1="{ly(tick):.1f}" y2="{ly(tick):.1f}" stroke="#ddd"/>'
+                   f'<text x="{x0 - 6}" y="{ly(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+colors = {"p50": "#4c78a8", "p99": "#f58518", "p999": "#e45756"}
+bw = pw / max(len(main), 1)
+for i, s in enumerate(main):
+    for j, (k, c) in enumerate(colors.items()):
+        v = s["latency_ms"][k]
+        x = x0 + i * bw + 2 + j * (bw - 4) / 3
+        svg.append(f'<rect x="{x:.1f}" y="{ly(v):.1f}" width="{(bw - 4) / 3:.1f}" height="{y0 - ly(v):.1f}" fill="{c}"/>')
+    svg.append(f'<text transform="translate({x0 + i * bw + bw / 2:.1f},{y0 + 8}) rotate(45)" font-size="9">{s["scenario"]}</text>')
+for j, (k, c) in enumerate(colors.items()):
+    svg.append(f'<rect x="{x0 + 10 + j * 70}" y="40" width="10" height="10" fill="{c}"/><text x="{x0 + 24 + j * 70}" y="49">{k}</text>')
+conc = sorted([s for s in scenarios if s["scenario"].startswith("concurrency_")], key=lambda s: s["connections"])
+cx0, cw = 840, 320
+svg.append(f'<text x="{cx0}" y="24" font-size="15" font-weight="bold">throughput by concurrency (req/s)</text>')
+if conc:
+    maxr = max(s["rps"] for s in conc + [dict(rps=s.get("ceiling_rps") or 0) for s in conc]) * 1.15 or 1
+    def ry(v): return y0 - ph * v / maxr
+    def rx(i): return cx0 + 20 + i * (cw - 40) / max(len(conc) - 1, 1)
+    for frac in [0, 0.25, 0.5, 0.75, 1]:
+        v = maxr * frac
+        svg.append(f'<line x1="{cx0}" x2="{cx0 + cw}" y1="{ry(v):.1f}" y2="{ry(v):.1f}" stroke="#ddd"/>'
+                   f'<text x="{cx0 - 4}" y="{ry(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
+    pts = " ".join(f"{rx(i):.1f},{ry(s['rps']):.1f}" for i, s in enumerate(conc))
+    svg.append(f'<polyline points="{pts}" fill="none" stroke="#4c78a8" stroke-width="2"/>')
+    if all(s.get("ceiling_rps") for s in conc):
+        pts = " ".join(f"{rx(i):.1f},{ry(s['ceiling_rps']):.1f}" for i, s in enumerate(conc))
+        svg.append(f'<polyline points="{pts}" fill="none" stroke="#999" stroke-dasharray="4 3" stroke-width="2"/>')
+    for i, s in enumerate(conc):
+        svg.append(f'<circle cx="{rx(i):.1f}" cy="{ry(s["rps"]):.1f}" r="3" fill="#4c78a8"/>'
+                   f'<text x="{rx(i):.1f}" y="{y0 + 16}" text-anchor="middle">{s["connections"]}</text>')
+    svg.append(f'<text x="{cx0 + 10}" y="49" fill="#4c78a8">server</text><text x="{cx0 + 70}" y="49" fill="#999">pgbench ceiling</text>')
+    svg.append(f'<text x="{cx0 + cw / 2}" y="{y0 + 34}" text-anchor="middle">connections</text>')
+svg.append("</svg>")
+open(os.path.join(a.out, "chart.svg"), "w").write("\n".join(svg))
+print(open(os.path.join(a.out, "report.md")).read())
