@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 
 namespace hookstream::server {
@@ -43,6 +44,15 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) n
   if (k == need) return need;
   bad = k;  // the lead byte plus the valid continuation bytes seen so far
   return 0;
+}
+
+// True when any of the eight bytes of `v` is a control character, '"', '\\' or
+// not ASCII (SWAR: the classic "has zero byte" and "has byte less than" tricks).
+constexpr bool needs_care(std::uint64_t v) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  const std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
+  return (below_space | has_zero(v ^ (ones * '"')) | has_zero(v ^ (ones * '\\')) | (v & highs)) != 0;
 }
 
 void append_nullable_string(std::string& out, const std::optional<std::string_view>& s) {
@@ -88,8 +98,14 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
-    // Copy runs of plain ASCII in one go.
+    // Copy runs of plain ASCII in one go, scanning eight bytes at a time.
     std::size_t run = i;
+    while (run + 8 <= s.size()) {
+      std::uint64_t v;
+      std::memcpy(&v, s.data() + run, 8);
+      if (needs_care(v)) break;
+      run += 8;
+    }
     while (run < s.size()) {
       const unsigned char c = static_cast<unsigned char>(s[run]);
       if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
@@ -202,7 +218,7 @@ void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
 
 std::string render_attempt_page(const storage::attempt_rows& rows, const page_meta& meta) {
   std::string out;
-  out.reserve(256 + static_cast<std::size_t>(rows.size()) * 1024);
+  out.reserve(256 + rows.payload_bytes() + rows.payload_bytes() / 8 + static_cast<std::size_t>(rows.size()) * 700);
   out += "{\"delivery_attempts\":[";
   for (int i = 0; i < rows.size(); ++i) {
     if (i) out += ',';

@@ -213,6 +213,13 @@ delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   return v;
 }
 
+std::size_t attempt_rows::payload_bytes() const noexcept {
+  std::size_t total = 0;
+  for (int row = 0; row < size(); ++row)
+    for (int col = 0; col < column_count; ++col) total += result_.bytes(row, col).size();
+  return total;
+}
+
 asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
                                                        const page_request& request, clock::time_point deadline) {
   const std::vector<std::string> values = list_attempts_params(tenant, request);

@@ -90,6 +90,8 @@ class attempt_rows {
       : result_(std::move(result)), max_rows_(max_rows), reversed_(reversed) {}
   int size() const noexcept { return std::min(result_.rows(), max_rows_); }
   delivery_attempt_view operator[](int row) const noexcept;
+  /// Bytes of all values of the visible rows: lets a renderer size its buffer once.
+  std::size_t payload_bytes() const noexcept;
 
  private:
   query_result result_;
