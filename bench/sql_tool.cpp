@@ -3,7 +3,7 @@
 // the database's ceiling with the server's own statements, not retyped ones.
 //
 //   hookstream-bench-sql [--filter event|connection|destination|status|dlq]...
-//                        [--mode offset|after|before] [--no-total] [--count]
+//                        [--mode offset|deep_offset|after|before] [--no-total] [--count]
 //
 // Parameters, in order: p1 org, p2 env, then one per filter in the order
 // event, connection, destination, status, dlq; then p(n) limit+1 and either
@@ -35,13 +35,14 @@ int main(int argc, char** argv) {
       if (v == "offset") mode = page_mode::offset;
       else if (v == "after") mode = page_mode::after;
       else if (v == "before") mode = page_mode::before;
+      else if (v == "deep_offset") mode = page_mode::deep_offset;
       else return std::fprintf(stderr, "unknown mode %s\n", v.c_str()), 2;
     } else if (a == "--no-total") {
       with_total = false;
     } else if (a == "--count") {
       count_only = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|after|before] [--no-total] [--count]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|deep_offset|after|before] [--no-total] [--count]\n", argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }

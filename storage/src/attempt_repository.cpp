@@ -88,7 +88,7 @@ attempt_filter filter_of_shape(unsigned shape) {
   return f;
 }
 struct shape_sql {
-  std::string list[3];  // by page_mode
+  std::string list[4];  // by page_mode
   std::string count;
 };
 const shape_sql& sql_for(const attempt_filter& f) {
@@ -96,7 +96,7 @@ const shape_sql& sql_for(const attempt_filter& f) {
     std::array<shape_sql, 32> a;
     for (unsigned s = 0; s < a.size(); ++s) {
       const attempt_filter shape = filter_of_shape(s);
-      for (auto m : {page_mode::offset, page_mode::after, page_mode::before})
+      for (auto m : {page_mode::offset, page_mode::after, page_mode::before, page_mode::deep_offset})
         a[s].list[static_cast<int>(m)] = list_attempts_sql(shape, m);
       a[s].count = count_attempts_sql(shape);
     }
@@ -128,6 +128,14 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
     case page_mode::offset:
       inner += " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
       break;
+    case page_mode::deep_offset:
+      // Skip through the index alone (index-only scan of the ordering keys), then
+      // fetch just the page's rows by primary key; the nested loop keeps the
+      // order, so the outer ORDER BY needs no sort.
+      return "SELECT " + std::string(attempt_columns) + ", " + total_expression(p) +
+             " AS total FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
+             " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
+             ") k JOIN delivery_attempts a ON a.id = k.id ORDER BY k.created_at DESC, k.id DESC";
     case page_mode::after:
       // Both keys in one direction: the row comparison is an index condition of
       // the (..., created_at DESC, id DESC) indexes, so a page one million rows
@@ -164,7 +172,7 @@ std::vector<std::string> list_attempts_params(const tenant_id& tenant, const pag
   if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
   // One extra row tells whether another page follows.
   p.push_back(std::to_string(r.limit + 1));
-  if (r.mode == page_mode::offset) {
+  if (r.mode == page_mode::offset || r.mode == page_mode::deep_offset) {
     p.push_back(std::to_string(r.offset));
   } else {
     p.push_back(timestamp_param(r.anchor.created_at));
@@ -225,8 +233,9 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
   const std::vector<std::string> values = list_attempts_params(tenant, request);
   std::vector<query_param> params(values.begin(), values.end());
   const shape_sql& sql = sql_for(request.filter);
-  auto result =
-      co_await conn.execute(sql.list[static_cast<int>(request.mode)], params, result_format::binary, deadline);
+  page_mode plan = request.mode;
+  if (plan == page_mode::offset && request.offset >= deep_offset_threshold) plan = page_mode::deep_offset;
+  auto result = co_await conn.execute(sql.list[static_cast<int>(plan)], params, result_format::binary, deadline);
   if (!result) co_return result.error();
   const bool backward = request.mode == page_mode::before;
   const int expected_columns = column_count + 1 + (backward ? 1 : 0);
@@ -240,6 +249,7 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
     page.total = result->integer(0, column_count);
     switch (request.mode) {
       case page_mode::offset:
+      case page_mode::deep_offset:
         page.has_more = beyond;
         page.has_before = request.offset > 0;
         break;
@@ -255,7 +265,7 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
   } else {
     // An empty page carries no row to read the total from (offset past the end,
     // nothing matches, or the rows next to a cursor are gone): count on its own.
-    params.resize(params.size() - (request.mode == page_mode::offset ? 2 : 3));
+    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 3 : 2));
     auto counted = co_await conn.execute(sql.count, params, result_format::binary, deadline);
     if (!counted) co_return counted.error();
     page.total = counted->integer(0, 0);

@@ -239,6 +239,33 @@ BOOST_AUTO_TEST_CASE(limit_offset_total_and_has_more) {
   BOOST_TEST(get("/v1/delivery-attempts").json().at("pagination").at("limit").as_int64() == 50);
 }
 
+// Past deep_offset_threshold the server switches plans (ids through the index,
+// then the page's rows): the answers must not change.
+BOOST_AUTO_TEST_CASE(deep_offsets_use_another_plan_and_the_same_rows) {
+  db.exec("INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, request_url, "
+          "request_method, status, created_at, is_dlq) SELECT 'da_' || md5(g::text || " + test::quote(tenant.org_id) +
+          "), " + test::quote(tenant.org_id) + ", " + test::quote(tenant.env_id) + ", 'evt_x', " +
+          test::quote(tenant.connection_ids[0]) + ", " + test::quote(tenant.destination_ids[0]) +
+          ", 'https://x', 'POST', (ARRAY['success','failed'])[1 + g % 2], timestamptz '2026-11-01' + (g / 3) * "
+          "interval '1 second', g % 2 FROM generate_series(1, 700) g");
+  for (const std::string filters : std::vector<std::string>{"", "&status=failed", "&is_dlq=1", "&connection_id=" + tenant.connection_ids[0]}) {
+    const std::string where = filters == "&status=failed" ? "status = 'failed'"
+                              : filters == "&is_dlq=1"    ? "is_dlq = 1"
+                              : filters.empty()           ? ""
+                                                          : "connection_id = " + test::quote(tenant.connection_ids[0]);
+    for (int offset : {150, 199, 200, 201, 333, 650, 699, 700, 5000}) {
+      BOOST_TEST_CONTEXT("offset " << offset << filters) {
+        auto r = get("/v1/delivery-attempts?limit=40&offset=" + std::to_string(offset) + filters);
+        BOOST_REQUIRE(r.status == 200);
+        BOOST_TEST(ids_of(r) == expected(where, 40, offset), boost::test_tools::per_element());
+        BOOST_TEST(r.json().at("pagination").at("total").as_int64() == expected_total(where));
+        BOOST_TEST(r.json().at("pagination").at("has_more").as_bool() ==
+                   (offset + 40 < expected_total(where)));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_validation_error_is_a_400_with_the_error_body) {
   const std::vector<std::pair<std::string, std::string>> bad{
       {"limit=0", "limit"},        {"limit=101", "limit"},          {"limit=abc", "limit"},
