@@ -371,7 +371,9 @@ public:
 
 private:
   struct connection {
-    explicit connection(asio::io_context& ioc) : sock(ioc), timer(ioc) {}
+    // A roomy read buffer: Beast sizes each read by the free capacity, and tens
+    // of KB per answer in 512-byte reads would make the client the bottleneck.
+    explicit connection(asio::io_context& ioc) : sock(ioc), timer(ioc) { buf.reserve(256 * 1024); }
     tcp::socket sock;
     asio::steady_timer timer;  // open-loop pacing, connect back-off
     beast::flat_buffer buf;
