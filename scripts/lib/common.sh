@@ -67,7 +67,8 @@ port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # pg_start DATA_DIR PORT: initdb on first use, then start on 127.0.0.1:PORT with
 # its Unix socket inside DATA_DIR. Trust authentication, loopback only.
 pg_start() {
-  local data=$1 port=$2
+  local data port=$2
+  data=$(realpath -m "$1")
   mkdir -p "$data"
   [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
   chmod 700 "$data"
@@ -76,7 +77,7 @@ pg_start() {
       || die "initdb failed in $data"
   fi
   as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=${PG_FSYNC:-on} -c max_connections=200" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=${PG_FSYNC:-on} -c max_connections=${PG_MAX_CONNECTIONS:-200} ${PG_EXTRA_OPTS:-}" \
     start >/dev/null || { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (see $data/server.log)"; }
 }
 
