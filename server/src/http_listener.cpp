@@ -12,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdio>
 
 namespace hookstream::server {
@@ -87,6 +88,18 @@ struct http_listener::state : std::enable_shared_from_this<state> {
         if (answer) {
           stream.expires_after(self->config.write_timeout);
           co_await http::async_write(stream, *answer, use_tuple);
+          // Lingering close: the client may still be sending what we refused.
+          // Closing with unread input makes the kernel send a reset, which can
+          // destroy our answer before the client reads it; so stop sending,
+          // drain for a moment (bounded in bytes and time), then close.
+          boost::system::error_code ignored;
+          stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+          stream.expires_after(std::chrono::seconds(1));
+          std::array<char, 16 * 1024> sink;
+          for (int i = 0; i < 64; ++i) {
+            auto [drain_ec, drained] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+            if (drain_ec) break;
+          }
         }
         break;
       }

@@ -130,12 +130,16 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
       break;
     case page_mode::deep_offset:
       // Skip through the index alone (index-only scan of the ordering keys), then
-      // fetch just the page's rows by primary key; the nested loop keeps the
-      // order, so the outer ORDER BY needs no sort.
+      // fetch just the page's rows by primary key. The LATERAL subquery with
+      // OFFSET 0 cannot be flattened into a plain join, so even a generic plan
+      // (which cannot see the LIMIT and guesses thousands of rows) stays a nested
+      // loop of primary-key look-ups that keeps the order: no hash join over
+      // the whole table, no sort.
       return "SELECT " + std::string(attempt_columns) + ", " + total_expression(p) +
              " AS total FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
              " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
-             ") k JOIN delivery_attempts a ON a.id = k.id ORDER BY k.created_at DESC, k.id DESC";
+             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.id = k.id OFFSET 0) a "
+             "ORDER BY k.created_at DESC, k.id DESC";
     case page_mode::after:
       // Both keys in one direction: the row comparison is an index condition of
       // the (..., created_at DESC, id DESC) indexes, so a page one million rows

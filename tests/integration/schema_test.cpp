@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       req.limit = 50;
       req.mode = page_mode;
       req.anchor = {1793534400000000, "da_" + std::string(32, '8')};  // 2026-11-01 12:00 UTC
-      req.offset = page_mode == storage::page_mode::deep_offset ? 5000 : 0;
+      req.offset = page_mode == storage::page_mode::deep_offset ? 1000 : 0;
       const auto params = storage::list_attempts_params(t.id(), req);
       std::string args;
       for (auto& p : params) args += (args.empty() ? "" : ", ") + test::quote(p);
@@ -135,15 +135,13 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       std::string plan;
       for (auto& l : plan_lines) plan += l + "\n";
       BOOST_TEST_CONTEXT(mode << " / mode " << static_cast<int>(page_mode) << " / " << s.name << ":\n" << plan) {
-        // One filter (or none): its index hands rows over in listing order. Several
-        // filters together may be selective enough that the planner rightly reads
-        // a few matching rows and sorts them; they still never scan the table.
+        // One filter (or none): its index hands rows over in listing order.
         if (std::string(s.name).find('+') == std::string::npos) BOOST_TEST(plan.find("Sort") == std::string::npos);
-        // Neither the page (alias i) nor the has-more probe (alias e) scans the
-        // table. (The count for an event filter may: events are selective in
-        // real data, but here one event has 4,000 attempts.)
-        BOOST_TEST(plan.find("Seq Scan on delivery_attempts i") == std::string::npos);
-        BOOST_TEST(plan.find("Seq Scan on delivery_attempts e") == std::string::npos);
+        // For one filter, neither the page (aliases i, d), nor the has-more probe
+        // (alias e), nor a count scans the table. (A combination that matches
+        // few rows of this small table may rightly be scanned and sorted.)
+        if (std::string(s.name).find('+') == std::string::npos)
+          BOOST_TEST(plan.find("Seq Scan on delivery_attempts") == std::string::npos);
         // Deep offsets skip rows in the index alone, never through the heap.
         if (page_mode == storage::page_mode::deep_offset && std::string(s.name).find("dlq") == std::string::npos &&
             std::string(s.name).find('+') == std::string::npos)
