@@ -107,7 +107,7 @@ if bc["with_counters"] and bc["without_counters"]:
 open(os.path.join(a.out, "report.md"), "w").write("\n".join(lines) + "\n")
 
 # chart.svg: latency percentiles per scenario (left), throughput by concurrency (right).
-W, H = 1200, 520
+W, H = 1200, 580
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
        '<text x="20" y="24" font-size="15" font-weight="bold">hookstream bench: latency by scenario (ms, log scale)</text>']
