@@ -32,9 +32,12 @@
 //   HOT_CONNECTION <id>    the hot environment's busiest connection
 //   HOT_DESTINATION <id>   the hot environment's busiest destination
 //   HOT_EVENT <id>         a hot-environment event with 4 attempts (from mid-range)
+//   SESSION_TOKEN <token>  a better-auth session of the hot org's owner (never expires)
+//   COOKIE <cookie>        that session's cookie, signed, when BETTER_AUTH_SECRET is set
 // Progress and timings go to stderr.
 
 #include <hookstream/auth/api_key.hpp>
+#include <hookstream/auth/session_cookie.hpp>
 #include <hookstream/storage/migrations.hpp>
 
 #include <libpq-fe.h>
@@ -1421,6 +1424,9 @@ std::string bytea_literal(const hookstream::auth::sha256_digest& d) {
   return "\\\\x" + hookstream::auth::to_hex(d);  // COPY text: \x... with the backslash escaped
 }
 
+// The hot org owner's better-auth session token (deterministic, from the org id).
+std::string session_token(const Dataset& d);
+
 /// Organisations, owners, environments, connections, destinations, API keys.
 void load_catalog(PGconn* conn, const Dataset& d) {
   {
@@ -1459,6 +1465,21 @@ void load_catalog(PGconn* conn, const Dataset& d) {
       endrow(c.buf);
       c.row_done();
     }
+    c.finish();
+  }
+  {
+    // A dashboard session of the hot org's owner, for the cookie scenario: the
+    // token is derived from the org id (so from --seed) and never expires.
+    const auto& hot_org = d.orgs.front();
+    CopyStream c(conn, R"(COPY "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "userId", )"
+                       R"("activeOrganizationId") FROM STDIN)");
+    c.buf += "sess_" + hot_org.id + "\t2099-01-01 00:00:00+00\t" + session_token(d) + "\t";
+    put_timestamp(c.buf, hot_org.created_at);
+    tab(c.buf);
+    put_timestamp(c.buf, hot_org.created_at);
+    c.buf += "\t" + hot_org.user_id + "\t" + hot_org.id;
+    endrow(c.buf);
+    c.row_done();
     c.finish();
   }
   {
@@ -1580,6 +1601,8 @@ Stats load_attempts(PGconn* conn, Dataset& d, std::vector<u64>& attempts_per_env
   return st;
 }
 
+std::string session_token(const Dataset& d) { return "bench-session-" + d.orgs.front().id; }
+
 std::string result_lines(const Dataset& d) {
   std::string out;
   for (const auto& e : d.envs)
@@ -1591,6 +1614,10 @@ std::string result_lines(const Dataset& d) {
   out += "HOT_CONNECTION " + hot.conns[argmax(hot.conn_attempts)].id + "\n";
   out += "HOT_DESTINATION " + hot.dests[argmax(hot.dest_attempts)].id + "\n";
   out += "HOT_EVENT " + hot.sample_event + "\n";
+  out += "SESSION_TOKEN " + session_token(d) + "\n";
+  // With the dashboard's secret at hand, the cookie better-auth would set.
+  if (const char* secret = std::getenv("BETTER_AUTH_SECRET"); secret && *secret)
+    out += "COOKIE better-auth.session_token=" + hookstream::auth::sign_session_cookie(session_token(d), secret) + "\n";
   return out;
 }
 

@@ -94,8 +94,8 @@ if wrk_rps and first:
     lines += [f"Cross-check: `wrk -t1 -c{a.connections}` on the first page: {fmt(wrk_rps)} req/s vs "
               f"hookstream-bench {fmt(first['rps'])} req/s ({100 * first['rps'] / wrk_rps:.0f}%)."]
 lines += ["", "## The price of the exact total", "",
-          "The listing statement with its total against the same statement without it (pgbench, best of two "
-          "alternating runs each).", "",
+          "The listing statement with its total against the same statement without it (pgbench, best of "
+          "alternating runs).", "",
           "| filter | with total (tps) | without total (tps) | ratio |", "|---|---:|---:|---:|"]
 for t in totals:
     ratio = t["with_total_tps"] / t["without_total_tps"] if t["without_total_tps"] else 0
