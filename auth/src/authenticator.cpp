@@ -46,6 +46,11 @@ constexpr const char* session_sql =
     "  AND (CASE WHEN $2::text IS NULL THEN e.is_default ELSE e.id = $2::text END) "
     "WHERE s.\"token\" = $1 AND s.\"expiresAt\" > now() "
     "LIMIT 1";
+// A cached outcome, in the shape authenticate() answers with.
+auth_result as_result(const auth_outcome& outcome) {
+  if (const auto* tenant = std::get_if<storage::tenant_id>(&outcome)) return *tenant;
+  return auth_error{std::get<auth_failure>(outcome)};
+}
 }  // namespace
 
 std::string_view presented_api_key(const request_credentials& creds) noexcept {
@@ -93,11 +98,7 @@ asio::awaitable<auth_result> authenticator::lookup_api_key(std::string_view key,
   const auto digest = sha256(key);
   std::string cache_key = "k";
   cache_key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  const auto now = clock::now();
-  if (auto hit = cache_.find(cache_key, now)) {
-    if (auto* t = std::get_if<storage::tenant_id>(&*hit)) co_return *t;
-    co_return auth_error{std::get<auth_failure>(*hit)};
-  }
+  if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
 
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return auth_error{std::move(conn.error())};
@@ -121,11 +122,7 @@ asio::awaitable<auth_result> authenticator::lookup_session(const std::string& to
   std::string cache_key = "s" + token;
   cache_key += '\0';
   cache_key += env_id;
-  const auto now = clock::now();
-  if (auto hit = cache_.find(cache_key, now)) {
-    if (auto* t = std::get_if<storage::tenant_id>(&*hit)) co_return *t;
-    co_return auth_error{std::get<auth_failure>(*hit)};
-  }
+  if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
 
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return auth_error{std::move(conn.error())};
