@@ -37,6 +37,7 @@
 // Progress and timings go to stderr.
 
 #include <hookstream/auth/api_key.hpp>
+#include <hookstream/encoding/hex.hpp>
 #include <hookstream/auth/session_cookie.hpp>
 #include <hookstream/storage/migrations.hpp>
 
@@ -1421,7 +1422,7 @@ Options parse_options(int argc, char** argv) {
 // ---------------------------------------------------------------------------
 
 std::string bytea_literal(const hookstream::auth::sha256_digest& d) {
-  return "\\\\x" + hookstream::auth::to_hex(d);  // COPY text: \x... with the backslash escaped
+  return "\\\\x" + hookstream::encoding::to_hex(d);  // COPY text: \x... with the backslash escaped
 }
 
 // The hot org owner's better-auth session token (deterministic, from the org id).

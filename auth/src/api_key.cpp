@@ -1,4 +1,5 @@
 #include <hookstream/auth/api_key.hpp>
+#include <hookstream/encoding/hex.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -23,20 +24,10 @@ sha256_digest sha256(std::string_view data) noexcept {
   return out;
 }
 
-std::string to_hex(const std::uint8_t* data, std::size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    s[2 * i] = digits[data[i] >> 4];
-    s[2 * i + 1] = digits[data[i] & 15];
-  }
-  return s;
-}
-
 std::string generate_api_key(bool live) {
   std::uint8_t random[32];
   if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("RAND_bytes failed");
-  return std::string(live ? "hs_live_" : "hs_test_") + to_hex(random, sizeof random);
+  return std::string(live ? "hs_live_" : "hs_test_") + encoding::to_hex(random);
 }
 
 }  // namespace hookstream::auth

@@ -1,6 +1,8 @@
 #include <hookstream/auth/api_key.hpp>
 #include <hookstream/auth/authenticator.hpp>
 #include <hookstream/auth/session_cookie.hpp>
+#include <hookstream/encoding/ascii.hpp>
+#include <hookstream/encoding/hex.hpp>
 
 #include <array>
 
@@ -9,20 +11,7 @@ namespace asio = boost::asio;
 using storage::clock;
 
 namespace {
-bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != prefix[i]) return false;
-  }
-  return true;
-}
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using encoding::trim_blanks;
 
 // A session's X-Env-Id must be an id, nothing else (it goes to a query).
 bool plausible_env_id(std::string_view id) noexcept {
@@ -54,10 +43,10 @@ auth_result as_result(const auth_outcome& outcome) {
 }  // namespace
 
 std::string_view presented_api_key(const request_credentials& creds) noexcept {
-  if (!creds.x_api_key.empty()) return trim(creds.x_api_key);
-  std::string_view auth = trim(creds.authorization);
+  if (!creds.x_api_key.empty()) return trim_blanks(creds.x_api_key);
+  std::string_view auth = trim_blanks(creds.authorization);
   // RFC 7235: the scheme name is case-insensitive.
-  if (iequals_prefix(auth, "bearer ")) return trim(auth.substr(7));
+  if (encoding::istarts_with(auth, "bearer ")) return trim_blanks(auth.substr(7));
   // Another scheme (Basic, a bare key, ...): a credential was presented, but it
   // can never be valid. A marker that fails the key-format check stands for it.
   if (!auth.empty()) return "unsupported-authorization-scheme";
@@ -85,7 +74,7 @@ asio::awaitable<auth_result> authenticator::authenticate(const request_credentia
     if (const auto cookie = find_session_cookie(creds.cookie)) {
       const auto token = verify_session_cookie(*cookie, config_.session_secrets);
       if (!token) co_return auth_error{auth_failure::invalid_session};
-      const std::string_view env = trim(creds.env_id);
+      const std::string_view env = trim_blanks(creds.env_id);
       if (!env.empty() && !plausible_env_id(env)) co_return auth_error{auth_failure::environment_forbidden};
       co_return co_await lookup_session(*token, env, acquire_deadline, deadline);
     }
@@ -103,7 +92,7 @@ asio::awaitable<auth_result> authenticator::lookup_api_key(std::string_view key,
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return auth_error{std::move(conn.error())};
   // bytea parameter in text format: '\x' followed by hex.
-  const std::string hash_param = "\\x" + to_hex(digest);
+  const std::string hash_param = "\\x" + encoding::to_hex(digest);
   const std::array<storage::query_param, 1> params{std::string_view(hash_param)};
   auto rows = co_await (*conn)->execute(api_key_sql, params, storage::result_format::binary, deadline);
   if (!rows) co_return auth_error{std::move(rows.error())};

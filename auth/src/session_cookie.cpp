@@ -1,5 +1,7 @@
-#include <hookstream/auth/percent_decode.hpp>
 #include <hookstream/auth/session_cookie.hpp>
+#include <hookstream/encoding/ascii.hpp>
+#include <hookstream/encoding/base64.hpp>
+#include <hookstream/encoding/percent.hpp>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,31 +13,12 @@
 namespace hookstream::auth {
 namespace {
 
-std::string base64_standard(const unsigned char* data, std::size_t size) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < size; i += 3) {
-    const std::uint32_t v = (data[i] << 16) | (i + 1 < size ? data[i + 1] << 8 : 0) | (i + 2 < size ? data[i + 2] : 0);
-    out += alphabet[v >> 18];
-    out += alphabet[(v >> 12) & 63];
-    out += i + 1 < size ? alphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < size ? alphabet[v & 63] : '=';
-  }
-  return out;
-}
-
 std::string signature_of(std::string_view token, std::string_view secret) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(token.data()), token.size(), mac, &len);
-  return base64_standard(mac, len);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+  return encoding::base64_encode({reinterpret_cast<const char*>(mac), len});
 }
 
 }  // namespace
@@ -44,12 +27,12 @@ std::optional<std::string_view> find_session_cookie(std::string_view header) noe
   std::optional<std::string_view> secure;
   while (!header.empty()) {
     const auto semi = header.find(';');
-    std::string_view pair = trim(header.substr(0, semi));
+    std::string_view pair = encoding::trim_blanks(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     const auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::string_view name = trim(pair.substr(0, eq));
-    std::string_view value = trim(pair.substr(eq + 1));
+    const std::string_view name = encoding::trim_blanks(pair.substr(0, eq));
+    std::string_view value = encoding::trim_blanks(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (name == "better-auth.session_token") return value;
     if (name == "__Secure-better-auth.session_token" && !secure) secure = value;
@@ -60,7 +43,7 @@ std::optional<std::string_view> find_session_cookie(std::string_view header) noe
 std::optional<std::string> verify_session_cookie(std::string_view cookie_value,
                                                  const std::vector<std::string>& secrets) {
   if (cookie_value.size() > 4096) return std::nullopt;
-  const auto decoded = percent_decode(cookie_value, /*plus_as_space=*/false);
+  const auto decoded = encoding::percent_decode(cookie_value, /*plus_as_space=*/false);
   if (!decoded) return std::nullopt;
   const auto dot = decoded->rfind('.');
   if (dot == std::string::npos || dot == 0) return std::nullopt;
@@ -96,12 +79,12 @@ std::vector<std::string> session_secrets_from_environment() {
     std::string_view rest = list;
     while (!rest.empty()) {
       const auto comma = rest.find(',');
-      const std::string_view entry = trim(rest.substr(0, comma));
+      const std::string_view entry = encoding::trim_blanks(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       const auto colon = entry.find(':');
       if (colon == std::string_view::npos || colon == 0)
         throw std::invalid_argument("BETTER_AUTH_SECRETS entries must look like <version>:<secret>");
-      const std::string_view value = trim(entry.substr(colon + 1));
+      const std::string_view value = encoding::trim_blanks(entry.substr(colon + 1));
       if (value.empty()) throw std::invalid_argument("BETTER_AUTH_SECRETS has an empty secret");
       secrets.emplace_back(value);
     }

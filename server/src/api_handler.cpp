@@ -1,4 +1,5 @@
 #include <hookstream/auth/authenticator.hpp>
+#include <hookstream/encoding/hex.hpp>
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/server/gzip.hpp>
@@ -24,14 +25,9 @@ constexpr std::string_view listing_path = "/v1/delivery-attempts";
 std::string random_hex(std::size_t bytes) {
   // Request ids need to be unique, not secret: a per-thread PRNG is enough.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes * 2);
-  for (std::size_t i = 0; i < bytes; i += 8) {
-    std::uint64_t v = rng();
-    for (std::size_t k = 0; k < 16 && s.size() < bytes * 2; ++k, v >>= 4) s += digits[v & 15];
-  }
-  return s;
+  std::string raw(bytes, '\0');
+  for (auto& b : raw) b = static_cast<char>(rng());
+  return encoding::to_hex(raw);
 }
 
 http_response make_response(http::status status, std::string body, const std::string& request_id,

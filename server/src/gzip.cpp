@@ -1,38 +1,25 @@
+#include <hookstream/encoding/ascii.hpp>
 #include <hookstream/server/gzip.hpp>
 
 #include <zlib.h>
 
 namespace hookstream::server {
-namespace {
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (x != b[i]) return false;
-  }
-  return true;
-}
-}  // namespace
+using encoding::iequals;
+using encoding::trim_blanks;
 
 bool accepts_gzip(std::string_view header) noexcept {
   bool star = false, gzip = false, gzip_refused = false;
   while (!header.empty()) {
     const auto comma = header.find(',');
-    std::string_view item = trim(header.substr(0, comma));
+    std::string_view item = trim_blanks(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
     const auto semi = item.find(';');
-    const std::string_view coding = trim(item.substr(0, semi));
+    const std::string_view coding = trim_blanks(item.substr(0, semi));
     bool zero = false;
     if (semi != std::string_view::npos) {
-      std::string_view q = trim(item.substr(semi + 1));
+      std::string_view q = trim_blanks(item.substr(semi + 1));
       if (q.size() >= 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
-        q = trim(q.substr(2));
+        q = trim_blanks(q.substr(2));
         zero = !q.empty() && q.find_first_not_of("0.") == std::string_view::npos;
       }
     }

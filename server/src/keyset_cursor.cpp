@@ -1,3 +1,5 @@
+#include <hookstream/encoding/base64.hpp>
+#include <hookstream/encoding/hex.hpp>
 #include <hookstream/server/keyset_cursor.hpp>
 
 #include <openssl/crypto.h>
@@ -15,57 +17,6 @@ constexpr std::uint8_t cursor_version = 1;
 constexpr std::size_t mac_size = 16;
 constexpr std::size_t fixed_size = 1 + 1 + 8 + 8 + 8 + 1;  // before the id
 constexpr std::size_t max_id_size = 128;
-
-constexpr char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (static_cast<std::uint8_t>(in[i]) << 16) | (static_cast<std::uint8_t>(in[i + 1]) << 8) |
-                            static_cast<std::uint8_t>(in[i + 2]);
-    out += b64url[v >> 18];
-    out += b64url[(v >> 12) & 63];
-    out += b64url[(v >> 6) & 63];
-    out += b64url[v & 63];
-  }
-  if (const std::size_t rest = in.size() - i) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
-    if (rest == 2) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
-    out += b64url[v >> 18];
-    out += b64url[(v >> 12) & 63];
-    if (rest == 2) out += b64url[(v >> 6) & 63];
-  }
-  return out;
-}
-
-bool base64url_decode(std::string_view in, std::string& out) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-  };
-  if (in.size() % 4 == 1) return false;
-  out.clear();
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = value(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  // Leftover bits must be zero, or two tokens would decode alike.
-  return (acc & ((1u << bits) - 1)) == 0;
-}
 
 void put64(std::string& s, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -133,15 +84,16 @@ std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_i
   raw += id;
   const auto m = mac(secret_, raw, tenant);
   raw.append(reinterpret_cast<const char*>(m.data()), m.size());
-  return base64url_encode(raw);
+  return encoding::base64url_encode(raw);
 }
 
 std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view token,
                                                                const storage::tenant_id& tenant,
                                                                const storage::attempt_filter& filter) const {
   if (token.size() > 4 * (fixed_size + max_id_size + mac_size) / 3 + 4) return cursor_error::malformed;
-  std::string raw;
-  if (!base64url_decode(token, raw)) return cursor_error::malformed;
+  const auto decoded = encoding::base64url_decode(token);
+  if (!decoded) return cursor_error::malformed;
+  const std::string& raw = *decoded;
   if (raw.size() < fixed_size + mac_size || static_cast<std::uint8_t>(raw[0]) != cursor_version)
     return cursor_error::malformed;
   const std::size_t id_size = static_cast<std::uint8_t>(raw[fixed_size - 1]);
@@ -171,13 +123,7 @@ std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view 
 std::string random_cursor_secret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  for (unsigned char b : bytes) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
+  return encoding::to_hex(bytes);
 }
 
 }  // namespace hookstream::server

@@ -1,4 +1,4 @@
-#include <hookstream/auth/percent_decode.hpp>
+#include <hookstream/encoding/percent.hpp>
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/server/list_query.hpp>
 
@@ -41,8 +41,8 @@ std::variant<list_query, invalid_parameter> parse_list_query(std::string_view en
     if (pair.empty()) continue;  // "a=1&&b=2"
     const auto eq = pair.find('=');
     // Keys are matched after decoding ("%6Cimit" is "limit").
-    auto decoded_key = auth::percent_decode(pair.substr(0, eq), /*plus_as_space=*/true);
-    auto decoded_value = auth::percent_decode(
+    auto decoded_key = encoding::percent_decode(pair.substr(0, eq), /*plus_as_space=*/true);
+    auto decoded_value = encoding::percent_decode(
         eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), /*plus_as_space=*/true);
     if (!decoded_key || !decoded_value) return invalid_parameter{"the query string has a malformed percent-escape"};
     key = std::move(*decoded_key);

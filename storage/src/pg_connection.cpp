@@ -1,3 +1,4 @@
+#include <hookstream/encoding/ascii.hpp>
 #include <hookstream/storage/pg_connection.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,9 +18,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string trimmed(const char* message) {
-  std::string s = message ? message : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+  return std::string(encoding::trim_trailing_whitespace(message ? message : ""));
 }
 }  // namespace
 

@@ -1,4 +1,5 @@
 // API-key authentication and the tenant boundary.
+#include <hookstream/encoding/hex.hpp>
 #include "support/test_database.hpp"
 #include "support/test_server.hpp"
 
@@ -71,7 +72,7 @@ BOOST_AUTO_TEST_CASE(missing_malformed_unknown_and_revoked_keys_are_401) {
 BOOST_AUTO_TEST_CASE(only_the_hash_of_a_key_is_stored) {
   auto stored = db.column("SELECT encode(key_hash, 'hex') FROM api_keys WHERE org_id = " + test::quote(tenant.org_id));
   BOOST_REQUIRE(stored.size() == 1u);
-  BOOST_TEST(stored[0] == auth::to_hex(auth::sha256(tenant.api_key)));
+  BOOST_TEST(stored[0] == encoding::to_hex(auth::sha256(tenant.api_key)));
   BOOST_TEST(*db.scalar("SELECT count(*) FROM api_keys WHERE key_prefix = " + test::quote(tenant.api_key)) == "0");
 }
 

@@ -1,6 +1,7 @@
 // Production hardening of the tenant boundary: the credential cache (revocation
 // within its TTL, failures cached, hot keys need no look-up), per-org rate limits,
 // CORS for the dashboard, and answers that reveal nothing.
+#include <hookstream/encoding/hex.hpp>
 #include "support/test_database.hpp"
 #include "support/test_server.hpp"
 
@@ -54,7 +55,7 @@ BOOST_AUTO_TEST_CASE(failed_look_ups_are_cached_briefly) {
   // The key becomes valid now; the cached failure still answers for a moment...
   db.exec("INSERT INTO api_keys (id, org_id, env_id, key_hash, key_prefix) VALUES ('key_" + test::random_hex(12) +
           "', " + test::quote(tenant.org_id) + ", " + test::quote(tenant.env_id) + ", '\\x" +
-          auth::to_hex(auth::sha256(key)) + "', 'hs_live_')");
+          encoding::to_hex(auth::sha256(key)) + "', 'hs_live_')");
   BOOST_TEST(server.get("/v1/delivery-attempts", {test::api_key_header(key)}).status == 401u);
   // ...and expires.
   std::this_thread::sleep_for(500ms);

@@ -1,3 +1,4 @@
+#include <hookstream/encoding/hex.hpp>
 #include "support/test_database.hpp"
 
 #include <hookstream/auth/api_key.hpp>
@@ -36,10 +37,9 @@ std::string random_hex(std::size_t n) {
   static std::mutex m;
   static std::mt19937_64 rng{std::random_device{}()};
   std::lock_guard lock(m);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s(n, '0');
-  for (auto& c : s) c = digits[rng() & 15];
-  return s;
+  std::string raw((n + 1) / 2, '\0');
+  for (auto& b : raw) b = static_cast<char>(rng());
+  return encoding::to_hex(raw).substr(0, n);
 }
 
 sql_session::sql_session(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
@@ -97,7 +97,7 @@ test_tenant make_tenant(sql_session& db, const std::string& org_id) {
   t.org_id = org_id.empty() ? "org_" + random_hex(16) : org_id;
   t.env_id = "env_" + random_hex(16);
   t.api_key = auth::generate_api_key(true);
-  const std::string hash = auth::to_hex(auth::sha256(t.api_key));
+  const std::string hash = encoding::to_hex(auth::sha256(t.api_key));
   std::string sql;
   if (org_id.empty()) {
     sql += "INSERT INTO \"organization\" (id, name, slug, \"createdAt\") VALUES (" + quote(t.org_id) +

@@ -1,4 +1,5 @@
 // API keys (shape, hashing, generation) and the credential a request presents.
+#include <hookstream/encoding/hex.hpp>
 #include <hookstream/auth/api_key.hpp>
 #include <hookstream/auth/authenticator.hpp>
 
@@ -10,6 +11,7 @@
 #include <string_view>
 
 namespace auth = hookstream::auth;
+namespace encoding = hookstream::encoding;
 
 namespace {
 
@@ -78,9 +80,9 @@ BOOST_AUTO_TEST_CASE(empty_and_non_hex_rejected) {
 // --- sha256 / to_hex ------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(sha256_known_vectors) {
-  BOOST_TEST(auth::to_hex(auth::sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  BOOST_TEST(auth::to_hex(auth::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  BOOST_TEST(auth::to_hex(auth::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+  BOOST_TEST(encoding::to_hex(auth::sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  BOOST_TEST(encoding::to_hex(auth::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  BOOST_TEST(encoding::to_hex(auth::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
@@ -95,17 +97,17 @@ BOOST_AUTO_TEST_CASE(sha256_raw_bytes) {
 BOOST_AUTO_TEST_CASE(sha256_uses_the_whole_view) {
   // Embedded NUL bytes are hashed, not treated as a terminator.
   const std::string with_nul("abc\0def", 7);
-  BOOST_TEST(auth::to_hex(auth::sha256(with_nul)) != auth::to_hex(auth::sha256("abc")));
+  BOOST_TEST(encoding::to_hex(auth::sha256(with_nul)) != encoding::to_hex(auth::sha256("abc")));
   // A view into a larger buffer hashes only its own bytes.
   const std::string buffer = "abcdef";
-  BOOST_TEST(auth::to_hex(auth::sha256(std::string_view(buffer).substr(0, 3))) ==
+  BOOST_TEST(encoding::to_hex(auth::sha256(std::string_view(buffer).substr(0, 3))) ==
              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 BOOST_AUTO_TEST_CASE(to_hex_is_lowercase_and_padded) {
   const std::array<std::uint8_t, 6> bytes{0x00, 0x0f, 0xf0, 0xff, 0xab, 0x5c};
-  BOOST_TEST(auth::to_hex(bytes.data(), bytes.size()) == "000ff0ffab5c");
-  BOOST_TEST(auth::to_hex(bytes.data(), 0) == "");
+  BOOST_TEST(encoding::to_hex(bytes) == "000ff0ffab5c");
+  BOOST_TEST(encoding::to_hex(std::span(bytes.data(), 0)) == "");
 }
 
 // --- generate_api_key -----------------------------------------------------------

@@ -18,9 +18,6 @@ bool is_well_formed_api_key(std::string_view key) noexcept;
 
 sha256_digest sha256(std::string_view data) noexcept;
 
-/// Lowercase hex of any bytes.
-std::string to_hex(const std::uint8_t* data, std::size_t size);
-inline std::string to_hex(const sha256_digest& d) { return to_hex(d.data(), d.size()); }
 
 /// A new random key from the OS CSPRNG; `live` selects hs_live_ over hs_test_.
 std::string generate_api_key(bool live = true);

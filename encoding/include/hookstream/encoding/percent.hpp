@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-namespace hookstream::auth {
+namespace hookstream::encoding {
 
 /// Decodes %XX escapes (and '+' as a space when `plus_as_space`, as HTML forms
 /// and query strings write it). Nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
 
-}  // namespace hookstream::auth
+}  // namespace hookstream::encoding

@@ -1,6 +1,6 @@
-#include <hookstream/auth/percent_decode.hpp>
+#include <hookstream/encoding/percent.hpp>
 
-namespace hookstream::auth {
+namespace hookstream::encoding {
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
   auto hex = [](char c) -> int {
@@ -28,4 +28,4 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_as_spac
   return out;
 }
 
-}  // namespace hookstream::auth
+}  // namespace hookstream::encoding
