@@ -35,6 +35,19 @@ constexpr const char* session_sql =
     "  AND (CASE WHEN $2::text IS NULL THEN e.is_default ELSE e.id = $2::text END) "
     "WHERE s.\"token\" = $1 AND s.\"expiresAt\" > now() "
     "LIMIT 1";
+// The steady-clock instant at which a session expiring at `expires_at` (wall
+// clock) must leave the cache; saturates for far-away and infinite expiries.
+clock::time_point session_cache_limit(storage::unix_micros expires_at, clock::time_point now) {
+  const std::int64_t wall_now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  if (expires_at <= wall_now) return now;
+  // Beyond a day the cache TTL (capped far lower) decides anyway.
+  constexpr std::int64_t day_us = 86'400'000'000;
+  const std::int64_t remaining = expires_at - wall_now > day_us ? day_us : expires_at - wall_now;
+  return now + std::chrono::microseconds(remaining);
+}
+
 // A cached outcome, in the shape authenticate() answers with.
 auth_result as_result(const auth_outcome& outcome) {
   if (const auto* tenant = std::get_if<storage::tenant_id>(&outcome)) return *tenant;
@@ -63,65 +76,84 @@ authenticator::authenticator(storage::connection_pool& pool, authenticator_confi
       config_(std::move(config)),
       cache_(config_.cache_capacity, config_.cache_ttl, config_.failure_ttl) {}
 
-asio::awaitable<auth_result> authenticator::authenticate(const request_credentials& creds,
-                                                         clock::time_point acquire_deadline,
-                                                         clock::time_point deadline) {
+authenticator::plan authenticator::plan_for(const request_credentials& creds) {
+  const auto now = clock::now();
   if (const std::string_view key = presented_api_key(creds); !key.empty()) {
-    if (!is_well_formed_api_key(key)) co_return auth_error{auth_failure::invalid_api_key};
-    co_return co_await lookup_api_key(key, acquire_deadline, deadline);
+    if (!is_well_formed_api_key(key)) return auth_result{auth_error{auth_failure::invalid_api_key}};
+    const auto digest = sha256(key);
+    key_lookup lookup;
+    lookup.cache_key = "k";
+    lookup.cache_key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+    if (auto hit = cache_.find(lookup.cache_key, now)) return as_result(*hit);
+    // bytea parameter in text format: '\x' followed by hex.
+    lookup.hash_param = "\\x" + encoding::to_hex(digest);
+    return lookup;
   }
   if (cookies_enabled()) {
     if (const auto cookie = find_session_cookie(creds.cookie)) {
-      const auto token = verify_session_cookie(*cookie, config_.session_secrets);
-      if (!token) co_return auth_error{auth_failure::invalid_session};
+      auto token = verify_session_cookie(*cookie, config_.session_secrets);
+      if (!token) return auth_result{auth_error{auth_failure::invalid_session}};
       const std::string_view env = trim_blanks(creds.env_id);
-      if (!env.empty() && !plausible_env_id(env)) co_return auth_error{auth_failure::environment_forbidden};
-      co_return co_await lookup_session(*token, env, acquire_deadline, deadline);
+      if (!env.empty() && !plausible_env_id(env)) return auth_result{auth_error{auth_failure::environment_forbidden}};
+      session_lookup lookup;
+      lookup.cache_key = "s" + *token;
+      lookup.cache_key += '\0';
+      lookup.cache_key += env;
+      if (auto hit = cache_.find(lookup.cache_key, now)) return as_result(*hit);
+      lookup.token = std::move(*token);
+      lookup.env_id = env;
+      return lookup;
     }
   }
-  co_return auth_error{auth_failure::missing_credential};
+  return auth_result{auth_error{auth_failure::missing_credential}};
 }
 
-asio::awaitable<auth_result> authenticator::lookup_api_key(std::string_view key, clock::time_point acquire_deadline,
-                                                           clock::time_point deadline) {
-  const auto digest = sha256(key);
-  std::string cache_key = "k";
-  cache_key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
+std::optional<auth_result> authenticator::outcome_without_lookup(const request_credentials& creds) {
+  plan p = plan_for(creds);
+  if (auto* ready = std::get_if<auth_result>(&p)) return std::move(*ready);
+  return std::nullopt;
+}
 
+asio::awaitable<auth_result> authenticator::authenticate(const request_credentials& creds,
+                                                         clock::time_point acquire_deadline,
+                                                         clock::time_point deadline) {
+  plan p = plan_for(creds);
+  if (auto* ready = std::get_if<auth_result>(&p)) co_return std::move(*ready);
+  if (auto* key = std::get_if<key_lookup>(&p)) co_return co_await lookup_api_key(*key, acquire_deadline, deadline);
+  co_return co_await lookup_session(std::get<session_lookup>(p), acquire_deadline, deadline);
+}
+
+asio::awaitable<auth_result> authenticator::lookup_api_key(const key_lookup& lookup, clock::time_point acquire_deadline,
+                                                           clock::time_point deadline) {
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return auth_error{std::move(conn.error())};
-  // bytea parameter in text format: '\x' followed by hex.
-  const std::string hash_param = "\\x" + encoding::to_hex(digest);
-  const std::array<storage::query_param, 1> params{std::string_view(hash_param)};
+  ++lookups_;
+  const std::array<storage::query_param, 1> params{std::string_view(lookup.hash_param)};
   auto rows = co_await (*conn)->execute(api_key_sql, params, storage::result_format::binary, deadline);
   if (!rows) co_return auth_error{std::move(rows.error())};
   if (rows->rows() == 0) {
-    cache_.store(cache_key, auth_failure::invalid_api_key, clock::now());
+    cache_.store(lookup.cache_key, auth_failure::invalid_api_key, clock::now());
     co_return auth_error{auth_failure::invalid_api_key};
   }
   storage::tenant_id tenant{std::string(rows->bytes(0, 0)), std::string(rows->bytes(0, 1))};
-  cache_.store(cache_key, tenant, clock::now());
+  cache_.store(lookup.cache_key, tenant, clock::now());
   co_return tenant;
 }
 
-asio::awaitable<auth_result> authenticator::lookup_session(const std::string& token, std::string_view env_id,
+asio::awaitable<auth_result> authenticator::lookup_session(const session_lookup& lookup,
                                                            clock::time_point acquire_deadline,
                                                            clock::time_point deadline) {
-  std::string cache_key = "s" + token;
-  cache_key += '\0';
-  cache_key += env_id;
-  if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
-
   auto conn = co_await pool_.acquire(acquire_deadline);
   if (!conn) co_return auth_error{std::move(conn.error())};
+  ++lookups_;
   const std::array<storage::query_param, 2> params{
-      std::string_view(token), env_id.empty() ? storage::query_param{} : storage::query_param{env_id}};
+      std::string_view(lookup.token),
+      lookup.env_id.empty() ? storage::query_param{} : storage::query_param{std::string_view(lookup.env_id)}};
   auto rows = co_await (*conn)->execute(session_sql, params, storage::result_format::binary, deadline);
   if (!rows) co_return auth_error{std::move(rows.error())};
 
   auto fail = [&](auth_failure f) -> auth_result {
-    cache_.store(cache_key, f, clock::now());
+    cache_.store(lookup.cache_key, f, clock::now());
     return auth_error{f};
   };
   if (rows->rows() == 0) co_return fail(auth_failure::invalid_session);
@@ -130,12 +162,10 @@ asio::awaitable<auth_result> authenticator::lookup_session(const std::string& to
   if (rows->is_null(0, 2)) co_return fail(auth_failure::environment_forbidden);
 
   storage::tenant_id tenant{std::string(rows->bytes(0, 0)), std::string(rows->bytes(0, 2))};
-  // Never cache a session past its own expiry.
-  const auto expires_in = std::chrono::microseconds(rows->timestamp(0, 3) -
-                                                    std::chrono::duration_cast<std::chrono::microseconds>(
-                                                        std::chrono::system_clock::now().time_since_epoch())
-                                                        .count());
-  cache_.store(cache_key, tenant, clock::now(), clock::now() + expires_in);
+  // Never cache a session past its own expiry. 'infinity' arrives as the largest
+  // instant; the cache's own TTL bounds such a session.
+  const auto now = clock::now();
+  cache_.store(lookup.cache_key, tenant, now, session_cache_limit(rows->timestamp(0, 3), now));
   co_return tenant;
 }
 

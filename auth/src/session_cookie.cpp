@@ -24,7 +24,7 @@ std::string signature_of(std::string_view token, std::string_view secret) {
 }  // namespace
 
 std::optional<std::string_view> find_session_cookie(std::string_view header) noexcept {
-  std::optional<std::string_view> secure;
+  std::optional<std::string_view> plain;
   while (!header.empty()) {
     const auto semi = header.find(';');
     std::string_view pair = encoding::trim_blanks(header.substr(0, semi));
@@ -34,10 +34,13 @@ std::optional<std::string_view> find_session_cookie(std::string_view header) noe
     const std::string_view name = encoding::trim_blanks(pair.substr(0, eq));
     std::string_view value = encoding::trim_blanks(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    if (name == "better-auth.session_token") return value;
-    if (name == "__Secure-better-auth.session_token" && !secure) secure = value;
+    // A __Secure- cookie can only have been set over HTTPS by the site itself;
+    // a plain one may have been planted (e.g. by a sibling subdomain or over
+    // plain HTTP), so the secure one wins whatever the order.
+    if (name == "__Secure-better-auth.session_token") return value;
+    if (name == "better-auth.session_token" && !plain) plain = value;
   }
-  return secure;
+  return plain;
 }
 
 std::optional<std::string> verify_session_cookie(std::string_view cookie_value,

@@ -1,3 +1,4 @@
+#include <hookstream/encoding/utf8.hpp>
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/storage/civil_time.hpp>
 
@@ -5,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <cstdint>
+#include <cstdlib>
 
 namespace hookstream::server {
 namespace {
@@ -13,37 +15,6 @@ void append_int(std::string& out, std::int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid. When
-// invalid, `bad` receives the length of the maximal subpart to replace (>= 1).
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  std::size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) need = 2;
-  else if (c == 0xE0) need = 3, lo = 0xA0;
-  else if (c >= 0xE1 && c <= 0xEC) need = 3;
-  else if (c == 0xED) need = 3, hi = 0x9F;  // no UTF-16 surrogates
-  else if (c >= 0xEE && c <= 0xEF) need = 3;
-  else if (c == 0xF0) need = 4, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) need = 4;
-  else if (c == 0xF4) need = 4, hi = 0x8F;  // nothing above U+10FFFF
-  else {
-    bad = 1;
-    return 0;
-  }
-  std::size_t k = 1;
-  for (; k < need; ++k) {
-    if (i + k >= s.size()) break;
-    const unsigned char b = byte(i + k);
-    const unsigned char l = k == 1 ? lo : 0x80, h = k == 1 ? hi : 0xBF;
-    if (b < l || b > h) break;
-  }
-  if (k == need) return need;
-  bad = k;  // the lead byte plus the valid continuation bytes seen so far
-  return 0;
 }
 
 // True when any of the eight bytes of `v` is a control character, '"', '\\' or
@@ -78,20 +49,6 @@ void append_digits(std::string& out, std::int64_t v, int width) {
 }
 
 }  // namespace
-
-bool is_valid_utf8(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t bad = 0;
-    const std::size_t len = utf8_sequence(s, i, bad);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -134,7 +91,7 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     std::size_t bad = 0;
-    if (const std::size_t len = utf8_sequence(s, i, bad)) {
+    if (const std::size_t len = encoding::utf8_sequence_at(s, i, bad)) {
       out.append(s.data() + i, len);
       i += len;
     } else {
@@ -216,30 +173,62 @@ void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
   out += '}';
 }
 
-std::string render_attempt_page(const storage::attempt_rows& rows, const page_meta& meta) {
-  std::string out;
-  out.reserve(256 + rows.payload_bytes() + rows.payload_bytes() / 8 + static_cast<std::size_t>(rows.size()) * 700);
-  out += "{\"delivery_attempts\":[";
-  for (int i = 0; i < rows.size(); ++i) {
-    if (i) out += ',';
-    append_attempt(out, rows[i]);
+namespace {
+// Room kept for the pagination object when a row is weighed against the page's
+// ceiling: two cursors of at most ~230 characters and the numbers.
+constexpr std::size_t pagination_room = 640;
+}  // namespace
+
+page_writer::page_writer(const storage::attempt_rows& rows, std::size_t max_body_bytes)
+    : rows_(rows), max_body_bytes_(max_body_bytes) {
+  // Sized once for the common case: values plus a little for escapes, keys and
+  // punctuation; a ceiling bounds the reservation.
+  const std::size_t estimate = 256 + rows.payload_bytes() + rows.payload_bytes() / 8 +
+                               static_cast<std::size_t>(rows.size()) * 700;
+  out_.reserve(std::min(estimate, max_body_bytes_));
+  out_ += "{\"delivery_attempts\":[";
+}
+
+bool page_writer::write_some(std::size_t slice_bytes) {
+  const std::size_t slice_end = slice_bytes > SIZE_MAX - out_.size() ? SIZE_MAX : out_.size() + slice_bytes;
+  while (!stopped_ && written_ < rows_.size()) {
+    const std::size_t before = out_.size();
+    if (written_) out_ += ',';
+    append_attempt(out_, rows_[written_]);
+    if (written_ > 0 && out_.size() + pagination_room > max_body_bytes_) {
+      out_.resize(before);
+      stopped_ = true;
+      break;
+    }
+    ++written_;
+    if (out_.size() >= slice_end) break;
   }
-  out += "],\"pagination\":{\"total\":";
-  append_int(out, meta.total);
-  out += ",\"limit\":";
-  append_int(out, meta.limit);
-  out += ",\"offset\":";
-  append_int(out, meta.offset);
-  out += ",\"has_more\":";
-  out += meta.has_more ? "true" : "false";
-  out += ",\"next_cursor\":";
-  if (meta.next_cursor.empty()) out += "null";
-  else append_json_string(out, meta.next_cursor);
-  out += ",\"prev_cursor\":";
-  if (meta.prev_cursor.empty()) out += "null";
-  else append_json_string(out, meta.prev_cursor);
-  out += "}}";
-  return out;
+  return stopped_ || written_ == rows_.size();
+}
+
+std::string page_writer::finish(const page_meta& meta) && {
+  out_ += "],\"pagination\":{\"total\":";
+  append_int(out_, meta.total);
+  out_ += ",\"limit\":";
+  append_int(out_, meta.limit);
+  out_ += ",\"offset\":";
+  append_int(out_, meta.offset);
+  out_ += ",\"has_more\":";
+  out_ += meta.has_more ? "true" : "false";
+  out_ += ",\"next_cursor\":";
+  if (meta.next_cursor.empty()) out_ += "null";
+  else append_json_string(out_, meta.next_cursor);
+  out_ += ",\"prev_cursor\":";
+  if (meta.prev_cursor.empty()) out_ += "null";
+  else append_json_string(out_, meta.prev_cursor);
+  out_ += "}}";
+  return std::move(out_);
+}
+
+std::string render_attempt_page(const storage::attempt_rows& rows, const page_meta& meta) {
+  page_writer writer(rows, SIZE_MAX);
+  writer.write_some(SIZE_MAX);
+  return std::move(writer).finish(meta);
 }
 
 std::string render_single_attempt(const storage::delivery_attempt_view& a) {

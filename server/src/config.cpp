@@ -16,6 +16,7 @@ struct option {
   const char* value;  // placeholder shown in --help, nullptr for flags
   const char* help;
   std::function<bool(server_config&, const std::string&)> apply;
+  bool secret = false;  // never echoed in an error message
 };
 
 bool to_uint(const std::string& s, unsigned long long& out, unsigned long long max) {
@@ -111,7 +112,8 @@ const std::vector<option>& options() {
        [](server_config& c, const std::string& v) {
          c.handler.cursor_secret = v;
          return v.size() >= 16;
-       }},
+       },
+       /*secret=*/true},
       {"cookie-auth", "HOOKSTREAM_COOKIE_AUTH", "auto|on|off",
        "accept better-auth session cookies (auto: when BETTER_AUTH_SECRET or BETTER_AUTH_SECRETS is set)",
        [](server_config& c, const std::string& v) {
@@ -151,6 +153,32 @@ const std::vector<option>& options() {
          }
          return true;
        }},
+      {"auth-failure-limit", "HOOKSTREAM_AUTH_FAILURE_LIMIT", "N",
+       "credential look-ups that find nothing valid, per client address and window; past it 429 without a "
+       "look-up; 0 = off (default 100)",
+       count([](server_config& c) -> std::uint32_t& { return c.handler.auth_failure_limit.limit; }, 0,
+             1'000'000'000)},
+      {"auth-failure-window-s", "HOOKSTREAM_AUTH_FAILURE_WINDOW_S", "S", "the failed look-up limit's window (default 60)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 86400) || n == 0) return false;
+         c.handler.auth_failure_limit.window = std::chrono::seconds(n);
+         return true;
+       }},
+      {"max-field-bytes", "HOOKSTREAM_MAX_FIELD_BYTES", "N",
+       "listing: response_body, request_headers, response_headers and error are cut to N bytes, on a UTF-8 "
+       "boundary (default 65536)",
+       count([](server_config& c) -> std::int32_t& { return c.handler.listing_field_bytes; }, 4, 1 << 30)},
+      {"max-attempt-field-bytes", "HOOKSTREAM_MAX_ATTEMPT_FIELD_BYTES", "N",
+       "the same cut for GET /v1/delivery-attempts/{id} (default 1048576)",
+       count([](server_config& c) -> std::int32_t& { return c.handler.attempt_field_bytes; }, 4, 1 << 30)},
+      {"max-page-bytes", "HOOKSTREAM_MAX_PAGE_BYTES", "N",
+       "a listing page ends before its body passes N bytes (at least one row; has_more and next_cursor "
+       "continue after it) (default 4194304)",
+       count([](server_config& c) -> std::size_t& { return c.handler.max_page_bytes; }, 4096, 1ull << 32)},
+      {"route-name-ttl-ms", "HOOKSTREAM_ROUTE_NAME_TTL_MS", "MS",
+       "how long connection and destination names are cached; a rename or deletion shows within it (default 5000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.route_names.ttl; })},
       {"gzip-min-bytes", "HOOKSTREAM_GZIP_MIN_BYTES", "N",
        "gzip answers of at least N bytes when the client accepts it; 0 = never (default 1024)",
        count([](server_config& c) -> std::size_t& { return c.handler.gzip_min_bytes; }, 0, 1'000'000'000)},
@@ -201,7 +229,8 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
     // environment value.
     if (on_command_line(o)) continue;
     if (const char* v = std::getenv(o.env); v && *v) {
-      if (!o.apply(cfg, v)) return error(std::string("invalid value of ") + o.env + ": " + (o.value ? v : ""));
+      if (!o.apply(cfg, v))
+        return error(std::string("invalid value of ") + o.env + (o.value && !o.secret ? std::string(": ") + v : ""));
     }
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -223,7 +252,9 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return error("--" + name + " needs a value");
       value = args[++i];
     }
-    if (!found->apply(cfg, value)) return error("invalid value for --" + name + ": " + value);
+    if (!found->apply(cfg, value))
+      return error("invalid value for --" + name + (found->secret ? std::string(" (the value is not shown)")
+                                                                  : ": " + value));
   }
   if (cfg.database_url.empty()) return error("no database: set DATABASE_URL or --database-url");
 

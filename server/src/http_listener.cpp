@@ -1,25 +1,33 @@
+#include "http_framing.hpp"
+
+#include <hookstream/server/http_errors.hpp>
 #include <hookstream/server/http_listener.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <sys/socket.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <list>
 
 namespace hookstream::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -28,14 +36,42 @@ struct session_entry {
   beast::tcp_stream* stream = nullptr;
   bool between_requests = true;
 };
+
+std::string request_id_of(const http_request& req) {
+  auto it = req.find("X-Request-Id");
+  return choose_request_id(it == req.end() ? std::string_view{} : std::string_view(it->value()));
+}
+
+// Completes when the client hangs up (orderly close or reset) while its request
+// is being handled. A client that sends more bytes instead (a pipelined request)
+// cannot be watched without reading them, so then this waits until cancelled.
+asio::awaitable<void> wait_for_hangup(tcp::socket& socket) {
+  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+  if (ec) co_return;  // cancelled: the handler finished first
+  char byte;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) co_return;
+  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(use_tuple);
+}
+
+void log_exception(const char* where, const std::string& request_id, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "%s %s: unexpected exception: %s\n", where, request_id.c_str(), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s %s: unexpected exception of unknown type\n", where, request_id.c_str());
+  }
+}
 }  // namespace
 
 struct http_listener::state : std::enable_shared_from_this<state> {
-  state(asio::io_context& io, api_handler& h, listener_config c)
-      : acceptor(io), handler(h), config(c), shutdown_timer(io) {}
+  state(asio::io_context& io, request_handler h, listener_config c)
+      : acceptor(io), handler(std::move(h)), config(c), shutdown_timer(io) {}
 
   tcp::acceptor acceptor;
-  api_handler& handler;
+  request_handler handler;
   listener_config config;
   std::list<session_entry> sessions;
   bool stopping = false;
@@ -51,21 +87,58 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     if (on_drained) std::exchange(on_drained, nullptr)();
   }
 
-  static http_response protocol_error(http::status status, std::string_view message) {
-    http_response res{status, 11};
-    const std::string id = choose_request_id({});
-    res.set(http::field::content_type, "application/json");
-    res.set("X-Request-Id", id);
-    res.body() = "{\"error\":\"" + std::string(message) + "\",\"status\":" +
-                 std::to_string(static_cast<unsigned>(status)) + ",\"request_id\":\"" + id + "\"}";
+  static http_response refusal(http::status status, std::string_view message) {
+    auto res = error_response(status, message, choose_request_id({}));
     res.keep_alive(false);
-    res.prepare_payload();
     return res;
   }
 
+  // Answers a request the listener refuses before its handler sees it, then
+  // closes the connection without destroying the answer.
+  static asio::awaitable<void> refuse(std::shared_ptr<state> self, beast::tcp_stream& stream, http_response answer) {
+    stream.expires_after(self->config.write_timeout);
+    co_await http::async_write(stream, answer, use_tuple);
+    // Lingering close: the client may still be sending what we refused. Closing
+    // with unread input makes the kernel send a reset, which can destroy our
+    // answer before the client reads it; so stop sending, drain for a moment
+    // (bounded in bytes and time), then close.
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(1));
+    std::array<char, 16 * 1024> sink;
+    for (int i = 0; i < 64; ++i) {
+      auto [drain_ec, drained] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (drain_ec) break;
+    }
+  }
+
+  // Runs the handler; a client that hangs up meanwhile cancels it. Nullopt when
+  // the client is gone. An escaping exception becomes a 500.
+  asio::awaitable<std::optional<http_response>> serve(beast::tcp_stream& stream, const http_request& request,
+                                                      const request_context& context) {
+    try {
+      auto outcome = co_await (handler(request, context) || wait_for_hangup(stream.socket()));
+      if (outcome.index() == 1) co_return std::nullopt;
+      co_return std::move(std::get<0>(outcome));
+    } catch (...) {
+      const std::string id = request_id_of(request);
+      log_exception("request", id, std::current_exception());
+      co_return error_response(http::status::internal_server_error, "internal error", id);
+    }
+  }
+
   static asio::awaitable<void> run_session(std::shared_ptr<state> self, tcp::socket socket) {
+    request_context context;
+    boost::system::error_code ec;
+    if (const auto peer = socket.remote_endpoint(ec); !ec) context.client_address = peer.address().to_string();
     beast::tcp_stream stream(std::move(socket));
     auto entry = self->sessions.insert(self->sessions.end(), session_entry{&stream, true});
+    struct end_session {
+      state& s;
+      std::list<session_entry>::iterator entry;
+      ~end_session() { s.session_ended(entry); }
+    } ender{*self, entry};
+
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -73,47 +146,53 @@ struct http_listener::state : std::enable_shared_from_this<state> {
       parser.body_limit(self->config.body_limit);
       entry->between_requests = true;
       stream.expires_after(self->config.read_timeout);
-      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      auto [header_ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
       entry->between_requests = false;
+      boost::system::error_code read_ec = header_ec;
+      if (!read_ec) {
+        if (const auto why = framing_error(parser.get().base()); !why.empty()) {
+          co_await refuse(self, stream, refusal(http::status::bad_request, why));
+          break;
+        }
+        auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        read_ec = body_ec;
+      }
       if (read_ec) {
         // Malformed or oversized requests get an answer; vanished peers do not.
-        std::optional<http_response> answer;
         if (read_ec == http::error::header_limit)
-          answer = protocol_error(http::status::request_header_fields_too_large, "request headers too large");
+          co_await refuse(self, stream,
+                          refusal(http::status::request_header_fields_too_large, "request headers too large"));
         else if (read_ec == http::error::body_limit)
-          answer = protocol_error(http::status::payload_too_large, "request body too large");
+          co_await refuse(self, stream, refusal(http::status::payload_too_large, "request body too large"));
         else if (read_ec.category() == http::make_error_code(http::error::bad_target).category() &&
                  read_ec != http::error::end_of_stream && read_ec != http::error::partial_message)
-          answer = protocol_error(http::status::bad_request, "malformed HTTP request");
-        if (answer) {
-          stream.expires_after(self->config.write_timeout);
-          co_await http::async_write(stream, *answer, use_tuple);
-          // Lingering close: the client may still be sending what we refused.
-          // Closing with unread input makes the kernel send a reset, which can
-          // destroy our answer before the client reads it; so stop sending,
-          // drain for a moment (bounded in bytes and time), then close.
-          boost::system::error_code ignored;
-          stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-          stream.expires_after(std::chrono::seconds(1));
-          std::array<char, 16 * 1024> sink;
-          for (int i = 0; i < 64; ++i) {
-            auto [drain_ec, drained] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-            if (drain_ec) break;
-          }
-        }
+          co_await refuse(self, stream, refusal(http::status::bad_request, "malformed HTTP request"));
         break;
       }
 
       http_request request = parser.release();
-      http_response response = co_await self->handler.handle(request);
-      response.keep_alive(request.keep_alive() && !self->stopping);
+      auto answer = co_await self->serve(stream, request, context);
+      if (!answer) {
+        std::fprintf(stderr, "request %s: the client closed the connection; its request was abandoned\n",
+                     request_id_of(request).c_str());
+        break;
+      }
+      http_response& response = *answer;
+      const bool keep_alive = request.keep_alive() && !self->stopping;
+      response.keep_alive(keep_alive);
+      // An HTTP/1.0 client keeps the connection only when told so explicitly.
+      if (keep_alive && request.version() < 11) response.set(http::field::connection, "keep-alive");
       stream.expires_after(self->config.write_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);
-      if (write_ec || !response.keep_alive()) break;
+      if (write_ec) {
+        std::fprintf(stderr, "request %s: answer %u not delivered (%zu bytes written): %s; connection closed\n",
+                     std::string(response["X-Request-Id"]).c_str(), response.result_int(), written,
+                     write_ec.message().c_str());
+        break;
+      }
+      if (!keep_alive) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    self->session_ended(entry);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<state> self) {
@@ -134,14 +213,18 @@ struct http_listener::state : std::enable_shared_from_this<state> {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(self->acceptor.get_executor(), run_session(self, std::move(socket)), asio::detached);
+      // An exception that escapes a connection's code ends that connection,
+      // never the process.
+      asio::co_spawn(self->acceptor.get_executor(), run_session(self, std::move(socket)), [](std::exception_ptr e) {
+        if (e) log_exception("connection", "-", e);
+      });
     }
   }
 };
 
-http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
+http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, request_handler handler,
                              listener_config config, bool reuse_port)
-    : state_(std::make_shared<state>(io, handler, config)) {
+    : state_(std::make_shared<state>(io, std::move(handler), config)) {
   auto& a = state_->acceptor;
   a.open(endpoint.protocol());
   a.set_option(asio::socket_base::reuse_address(true));
@@ -154,12 +237,21 @@ http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint
   a.listen(asio::socket_base::max_listen_connections);
 }
 
+http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
+                             listener_config config, bool reuse_port)
+    : http_listener(
+          io, endpoint,
+          [&handler](const http_request& req, const request_context& ctx) { return handler.handle(req, ctx); },
+          config, reuse_port) {}
+
 http_listener::~http_listener() = default;
 
 unsigned short http_listener::port() const { return state_->acceptor.local_endpoint().port(); }
 
 void http_listener::start() {
-  asio::co_spawn(state_->acceptor.get_executor(), state::accept_loop(state_), asio::detached);
+  asio::co_spawn(state_->acceptor.get_executor(), state::accept_loop(state_), [](std::exception_ptr e) {
+    if (e) log_exception("accept loop", "-", e);
+  });
 }
 
 std::size_t http_listener::open_connections() const noexcept { return state_->sessions.size(); }

@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <optional>
 #include <stdexcept>
 
 namespace hookstream::server {
@@ -87,32 +88,44 @@ std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_i
   return encoding::base64url_encode(raw);
 }
 
+namespace {
+// The cursor's bytes when `token` has a cursor's shape; nullopt otherwise.
+std::optional<std::string> cursor_bytes(std::string_view token) {
+  if (token.size() > 4 * (fixed_size + max_id_size + mac_size) / 3 + 4) return std::nullopt;
+  auto raw = encoding::base64url_decode(token);
+  if (!raw) return std::nullopt;
+  if (raw->size() < fixed_size + mac_size || static_cast<std::uint8_t>((*raw)[0]) != cursor_version)
+    return std::nullopt;
+  const std::size_t id_size = static_cast<std::uint8_t>((*raw)[fixed_size - 1]);
+  if (raw->size() != fixed_size + id_size + mac_size) return std::nullopt;
+  const auto direction = static_cast<std::uint8_t>((*raw)[1]);
+  if (direction != static_cast<std::uint8_t>(cursor_direction::next) &&
+      direction != static_cast<std::uint8_t>(cursor_direction::prev))
+    return std::nullopt;
+  return raw;
+}
+}  // namespace
+
+bool cursor_codec::well_formed(std::string_view token) { return cursor_bytes(token).has_value(); }
+
 std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view token,
                                                                const storage::tenant_id& tenant,
                                                                const storage::attempt_filter& filter) const {
-  if (token.size() > 4 * (fixed_size + max_id_size + mac_size) / 3 + 4) return cursor_error::malformed;
-  const auto decoded = encoding::base64url_decode(token);
+  const auto decoded = cursor_bytes(token);
   if (!decoded) return cursor_error::malformed;
   const std::string& raw = *decoded;
-  if (raw.size() < fixed_size + mac_size || static_cast<std::uint8_t>(raw[0]) != cursor_version)
-    return cursor_error::malformed;
   const std::size_t id_size = static_cast<std::uint8_t>(raw[fixed_size - 1]);
-  if (raw.size() != fixed_size + id_size + mac_size) return cursor_error::malformed;
 
   const std::string_view payload(raw.data(), fixed_size + id_size);
   const auto expected = mac(secret_, payload, tenant);
   if (CRYPTO_memcmp(expected.data(), raw.data() + payload.size(), mac_size) != 0) return cursor_error::forged;
 
-  const auto direction = static_cast<std::uint8_t>(raw[1]);
-  if (direction != static_cast<std::uint8_t>(cursor_direction::next) &&
-      direction != static_cast<std::uint8_t>(cursor_direction::prev))
-    return cursor_error::malformed;
   const auto fp = fingerprint(filter);
   if (!std::equal(fp.begin(), fp.end(), reinterpret_cast<const unsigned char*>(raw.data()) + 18))
     return cursor_error::other_filters;
 
   keyset_cursor c;
-  c.direction = static_cast<cursor_direction>(direction);
+  c.direction = static_cast<cursor_direction>(static_cast<std::uint8_t>(raw[1]));
   c.anchor.created_at = static_cast<std::int64_t>(get64(std::string_view(raw).substr(2)));
   c.position = static_cast<std::int64_t>(get64(std::string_view(raw).substr(10)));
   c.anchor.id.assign(raw.data() + fixed_size, id_size);

@@ -1,4 +1,5 @@
 #include <hookstream/encoding/percent.hpp>
+#include <hookstream/encoding/utf8.hpp>
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/server/list_query.hpp>
 
@@ -23,7 +24,7 @@ bool parse_decimal(std::string_view s, std::int64_t& out) {
 // Filter values travel to PostgreSQL as text: they must be valid UTF-8 without
 // NUL (libpq would cut the value at a NUL; the server refuses invalid UTF-8).
 bool is_clean_utf8(std::string_view s) {
-  return s.find('\0') == std::string_view::npos && is_valid_utf8(s);
+  return s.find('\0') == std::string_view::npos && encoding::is_valid_utf8(s);
 }
 
 }  // namespace

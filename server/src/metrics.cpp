@@ -90,6 +90,8 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::pool_timed_out_, "counter");
   gauge("hookstream_db_pool_connect_failures_total", "Failed connection attempts.",
         &server_metrics::pool_connect_failures_, "counter");
+  gauge("hookstream_auth_lookups_total", "Credential look-ups sent to the database (cache misses).",
+        &server_metrics::auth_lookups_, "counter");
   return out;
 }
 

@@ -7,12 +7,12 @@
 
 namespace hookstream::server {
 
-org_rate_limiter::org_rate_limiter(rate_limit_config config)
+rate_limiter::rate_limiter(rate_limit_config config)
     : config_(config),
       per_second_(config.window.count() > 0 ? static_cast<double>(config.limit) / static_cast<double>(config.window.count())
                                             : static_cast<double>(config.limit)) {}
 
-void org_rate_limiter::refill(bucket& b, clock::time_point now) const noexcept {
+void rate_limiter::refill(bucket& b, clock::time_point now) const noexcept {
   const double elapsed = std::chrono::duration<double>(now - b.updated).count();
   if (elapsed > 0) {
     b.tokens = std::min<double>(config_.limit, b.tokens + elapsed * per_second_);
@@ -20,18 +20,30 @@ void org_rate_limiter::refill(bucket& b, clock::time_point now) const noexcept {
   }
 }
 
-rate_decision org_rate_limiter::take(std::string_view org_id, clock::time_point now) {
+rate_limiter::shard& rate_limiter::shard_of(std::string_view key) noexcept {
+  return shards_[std::hash<std::string_view>{}(key) % shards_.size()];
+}
+
+void rate_limiter::refund(std::string_view key) {
+  if (!enabled()) return;
+  shard& s = shard_of(key);
+  std::lock_guard lock(s.mutex);
+  if (auto it = s.buckets.find(key); it != s.buckets.end())
+    it->second.tokens = std::min<double>(config_.limit, it->second.tokens + 1.0);
+}
+
+rate_decision rate_limiter::take(std::string_view key, clock::time_point now) {
   rate_decision d;
   d.limit = config_.limit;
   if (!enabled()) {
     d.remaining = config_.limit;
     return d;
   }
-  shard& s = shards_[std::hash<std::string_view>{}(org_id) % shards_.size()];
+  shard& s = shard_of(key);
   std::lock_guard lock(s.mutex);
-  auto it = s.buckets.find(std::string(org_id));
+  auto it = s.buckets.find(key);
   if (it == s.buckets.end()) {
-    const std::size_t per_shard = std::max<std::size_t>(1, config_.max_tracked_orgs / shards_.size());
+    const std::size_t per_shard = std::max<std::size_t>(1, config_.max_tracked_keys / shards_.size());
     if (s.buckets.size() >= per_shard) {
       // Full buckets carry no state: forget them first; then anyone.
       for (auto b = s.buckets.begin(); b != s.buckets.end();) {
@@ -40,7 +52,7 @@ rate_decision org_rate_limiter::take(std::string_view org_id, clock::time_point 
       }
       if (s.buckets.size() >= per_shard) s.buckets.erase(s.buckets.begin());
     }
-    it = s.buckets.emplace(std::string(org_id), bucket{static_cast<double>(config_.limit), now}).first;
+    it = s.buckets.emplace(std::string(key), bucket{static_cast<double>(config_.limit), now}).first;
   }
   bucket& b = it->second;
   refill(b, now);

@@ -1,3 +1,4 @@
+#include <hookstream/server/keyset_cursor.hpp>
 #include <hookstream/server/server.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -29,9 +30,12 @@ struct server::worker {
 };
 
 server::server(server_config config) : config_(std::move(config)) {
-  // One limiter for all workers: the limit is per org, not per org and thread.
-  if (!config_.handler.rate_limiter)
-    config_.handler.rate_limiter = std::make_shared<org_rate_limiter>(config_.handler.rate_limit);
+  // One of each for all workers: limits are per org (or per client address),
+  // not per thread, and /readyz asks the database once per process.
+  auto& h = config_.handler;
+  if (!h.org_limiter) h.org_limiter = std::make_shared<rate_limiter>(h.rate_limit);
+  if (!h.auth_failure_limiter) h.auth_failure_limiter = std::make_shared<rate_limiter>(h.auth_failure_limit);
+  if (!h.readiness) h.readiness = std::make_shared<readiness_probe>();
   if (config_.handler.cursor_secret.empty()) {
     // One key for all workers, or a cursor made on one thread fails on another.
     config_.handler.cursor_secret = random_cursor_secret();

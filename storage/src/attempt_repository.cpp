@@ -1,6 +1,7 @@
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <hookstream/storage/civil_time.hpp>
+#include <hookstream/encoding/utf8.hpp>
 
 #include <array>
 #include <cstdio>
@@ -10,19 +11,21 @@ namespace hookstream::storage {
 namespace asio = boost::asio;
 
 namespace {
-// Output columns, in the order of the public API. Names come from their tables
-// through correlated look-ups that also check the tenant, so a connection of
-// another org that happens to share an id can never lend its name.
-constexpr std::string_view attempt_columns =
-    "a.id, a.org_id, a.env_id, a.event_id, a.connection_id, a.destination_id, a.request_url, "
-    "a.request_method, a.request_headers, a.request_body_size, a.response_status, a.response_headers, "
-    "a.response_body, a.duration_ms, a.status, a.error, a.created_at, a.attempt_number, a.next_retry_at, "
-    "a.is_dlq, a.dlq_at, a.trigger_type, "
-    "(SELECT c.name FROM connections c WHERE c.id = a.connection_id AND c.org_id = a.org_id "
-    "AND c.env_id = a.env_id) AS connection_name, "
-    "(SELECT d.name FROM destinations d WHERE d.id = a.destination_id AND d.org_id = a.org_id "
-    "AND d.env_id = a.env_id) AS destination_name";
-constexpr int column_count = 24;
+// Output columns, in the order of the public API (names excepted: see
+// route_name_cache). `$cap` is the statement's last parameter: the large fields
+// are cut before they leave the database. left() counts characters, so a text
+// value may still exceed the cap in bytes; attempt_rows cuts the rest on a
+// character boundary. substring() on bytea counts bytes and reads only the
+// slice it needs from a TOASTed value.
+std::string attempt_columns(const std::string& cap) {
+  return "a.id, a.org_id, a.env_id, a.event_id, a.connection_id, a.destination_id, a.request_url, "
+         "a.request_method, left(a.request_headers, " + cap + ") AS request_headers, a.request_body_size, "
+         "a.response_status, left(a.response_headers, " + cap + ") AS response_headers, "
+         "substring(a.response_body FROM 1 FOR " + cap + ") AS response_body, a.duration_ms, a.status, "
+         "left(a.error, " + cap + ") AS error, a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, "
+         "a.dlq_at, a.trigger_type";
+}
+constexpr int column_count = 22;
 
 // Parameter numbers of a filter shape: $1 org, $2 env, then the present filters
 // in declaration order (0 = absent), then the paging parameters.
@@ -121,6 +124,8 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
   const param_slots p = slots_of(f);
   const std::string limit = arg(p.next);
   const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
+  const bool keyset = mode == page_mode::after || mode == page_mode::before;
+  const std::string columns = attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4");
   std::string inner = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
   std::string order = "DESC";
   std::string extra_column;
@@ -135,7 +140,7 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
       // (which cannot see the LIMIT and guesses thousands of rows) stays a nested
       // loop of primary-key look-ups that keeps the order: no hash join over
       // the whole table, no sort.
-      return "SELECT " + std::string(attempt_columns) + ", " + total_expression(p) +
+      return "SELECT " + columns + ", " + total_expression(p) +
              " AS total FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
              " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
              ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.id = k.id OFFSET 0) a "
@@ -162,7 +167,7 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
   // their names; the outer ORDER BY repeats the subquery's order, which the
   // planner sees is already satisfied (no sort step). The total is an
   // uncorrelated subquery: computed once, in the same snapshot as the page.
-  return "SELECT " + std::string(attempt_columns) + ", " + total_expression(p) + " AS total" + extra_column +
+  return "SELECT " + columns + ", " + total_expression(p) + " AS total" + extra_column +
          " FROM (" + inner + ") a ORDER BY a.created_at " + order + ", a.id " + order;
 }
 
@@ -182,20 +187,43 @@ std::vector<std::string> list_attempts_params(const tenant_id& tenant, const pag
     p.push_back(timestamp_param(r.anchor.created_at));
     p.push_back(r.anchor.id);
   }
+  p.push_back(std::to_string(r.max_field_bytes));
   return p;
+}
+
+attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std::int32_t max_field_bytes)
+    : result_(std::move(result)), max_rows_(max_rows), reversed_(reversed), max_field_bytes_(max_field_bytes) {}
+
+std::string_view attempt_rows::connection_id(int row) const noexcept { return result_.bytes(result_row(row), 4); }
+std::string_view attempt_rows::destination_id(int row) const noexcept { return result_.bytes(result_row(row), 5); }
+
+void attempt_rows::set_route_names(int row, route_name connection, route_name destination) {
+  if (names_.empty()) names_.resize(2 * static_cast<std::size_t>(size()));
+  names_[2 * static_cast<std::size_t>(row)] = std::move(connection);
+  names_[2 * static_cast<std::size_t>(row) + 1] = std::move(destination);
 }
 
 delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   const query_result& r = result_;
-  const int row = reversed_ ? size() - 1 - index : index;
+  const int row = result_row(index);
   auto text = [&](int c) { return r.bytes(row, c); };
   auto opt_text = [&](int c) -> std::optional<std::string_view> {
     if (r.is_null(row, c)) return std::nullopt;
     return r.bytes(row, c);
   };
+  // A capped column: the statement cut it, but maybe inside a character.
+  auto capped = [&](int c) -> std::optional<std::string_view> {
+    if (r.is_null(row, c)) return std::nullopt;
+    if (max_field_bytes_ <= 0) return r.bytes(row, c);
+    return encoding::utf8_prefix(r.bytes(row, c), static_cast<std::size_t>(max_field_bytes_));
+  };
   auto opt_time = [&](int c) -> std::optional<unix_micros> {
     if (r.is_null(row, c)) return std::nullopt;
     return r.timestamp(row, c);
+  };
+  auto name = [&](std::size_t slot) -> std::optional<std::string_view> {
+    if (slot >= names_.size() || !names_[slot]) return std::nullopt;
+    return *names_[slot];
   };
   delivery_attempt_view v;
   v.id = text(0);
@@ -206,22 +234,22 @@ delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   v.destination_id = text(5);
   v.request_url = text(6);
   v.request_method = text(7);
-  v.request_headers = opt_text(8);
+  v.request_headers = capped(8);
   v.request_body_size = r.integer(row, 9);
   v.response_status = r.nullable_integer(row, 10);
-  v.response_headers = opt_text(11);
-  v.response_body = opt_text(12);
+  v.response_headers = capped(11);
+  v.response_body = capped(12);
   v.duration_ms = r.nullable_integer(row, 13);
   v.status = text(14);
-  v.error = opt_text(15);
+  v.error = capped(15);
   v.created_at = r.timestamp(row, 16);
   v.attempt_number = r.nullable_integer(row, 17);
   v.next_retry_at = opt_time(18);
   v.is_dlq = r.nullable_integer(row, 19);
   v.dlq_at = opt_time(20);
   v.trigger_type = opt_text(21);
-  v.connection_name = opt_text(22);
-  v.destination_name = opt_text(23);
+  v.connection_name = name(2 * static_cast<std::size_t>(index));
+  v.destination_name = name(2 * static_cast<std::size_t>(index) + 1);
   return v;
 }
 
@@ -229,6 +257,8 @@ std::size_t attempt_rows::payload_bytes() const noexcept {
   std::size_t total = 0;
   for (int row = 0; row < size(); ++row)
     for (int col = 0; col < column_count; ++col) total += result_.bytes(row, col).size();
+  for (const auto& n : names_)
+    if (n) total += n->size();
   return total;
 }
 
@@ -269,24 +299,29 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
   } else {
     // An empty page carries no row to read the total from (offset past the end,
     // nothing matches, or the rows next to a cursor are gone): count on its own.
-    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 3 : 2));
+    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 4 : 3));
     auto counted = co_await conn.execute(sql.count, params, result_format::binary, deadline);
     if (!counted) co_return counted.error();
     page.total = counted->integer(0, 0);
   }
-  page.rows = attempt_rows(std::move(*result), request.limit, backward);
+  page.rows = attempt_rows(std::move(*result), request.limit, backward, request.max_field_bytes);
   co_return page;
 }
 
 asio::awaitable<db_result<attempt_rows>> find_attempt(pg_connection& conn, const tenant_id& tenant,
-                                                      std::string_view attempt_id, clock::time_point deadline) {
-  static const std::string sql = "SELECT " + std::string(attempt_columns) +
+                                                      std::string_view attempt_id, std::int32_t max_field_bytes,
+                                                      clock::time_point deadline) {
+  static const std::string sql = "SELECT " + attempt_columns("$4::int4") +
                                  " FROM delivery_attempts a WHERE a.id = $1 AND a.org_id = $2 AND a.env_id = $3";
-  const std::array<query_param, 3> params{attempt_id, std::string_view(tenant.org_id),
-                                          std::string_view(tenant.env_id)};
+  const std::string cap = std::to_string(max_field_bytes);
+  const std::array<query_param, 4> params{attempt_id, std::string_view(tenant.org_id),
+                                          std::string_view(tenant.env_id), std::string_view(cap)};
   auto result = co_await conn.execute(sql, params, result_format::binary, deadline);
   if (!result) co_return result.error();
-  co_return attempt_rows(std::move(*result));
+  if (result->columns() != column_count)
+    co_return db_error{errc::protocol_error, "attempt look-up returned " + std::to_string(result->columns()) +
+                                                 " columns", {}};
+  co_return attempt_rows(std::move(*result), INT_MAX, false, max_field_bytes);
 }
 
 }  // namespace hookstream::storage

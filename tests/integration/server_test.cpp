@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(unknown_routes_and_methods) {
   auto r = server.get("/v2/nothing");
   BOOST_TEST(r.status == 404u);
   BOOST_TEST(r.json().at("status").as_int64() == 404);
-  auto post = server.raw("POST /v1/delivery-attempts HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  auto post = server.raw("POST /v1/delivery-attempts HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   BOOST_TEST(post.find("HTTP/1.1 405") == 0u);
   BOOST_TEST(post.find("Allow: GET") != std::string::npos);
 }

@@ -36,7 +36,8 @@ class test_server {
   unsigned short port() const { return port_; }
   /// GET `target` with extra headers ("Name: value" each).
   http_result get(const std::string& target, const std::vector<std::string>& headers = {}) const;
-  /// Any raw bytes; returns the raw answer (empty when the server closed).
+  /// Any raw bytes; returns all the server sent until it closed the connection
+  /// (give the last request `Connection: close`), or until 5 s passed.
   std::string raw(const std::string& bytes) const;
 
  private:

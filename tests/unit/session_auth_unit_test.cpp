@@ -49,8 +49,20 @@ BOOST_AUTO_TEST_CASE(rejects_everything_else) {
 BOOST_AUTO_TEST_CASE(finds_the_cookie_by_either_name) {
   BOOST_TEST(*auth::find_session_cookie("a=1; better-auth.session_token=xyz; b=2") == "xyz");
   BOOST_TEST(*auth::find_session_cookie("__Secure-better-auth.session_token=sec") == "sec");
+}
+
+// A plain cookie may have been planted (a sibling subdomain, plain HTTP); only
+// the site itself, over HTTPS, can set a __Secure- one: it wins in any order.
+BOOST_AUTO_TEST_CASE(the_secure_cookie_wins_over_the_plain_one) {
   BOOST_TEST(*auth::find_session_cookie("__Secure-better-auth.session_token=sec; better-auth.session_token=plain") ==
-             "plain");
+             "sec");
+  BOOST_TEST(*auth::find_session_cookie("better-auth.session_token=plain; __Secure-better-auth.session_token=sec") ==
+             "sec");
+  BOOST_TEST(*auth::find_session_cookie("better-auth.session_token=first; better-auth.session_token=second") ==
+             "first");
+}
+
+BOOST_AUTO_TEST_CASE(cookie_parsing_edge_cases) {
   BOOST_TEST(*auth::find_session_cookie("better-auth.session_token=\"quoted\"") == "quoted");
   BOOST_TEST(!auth::find_session_cookie("xbetter-auth.session_token=1; better-auth.session_tokenx=2"));
   BOOST_TEST(!auth::find_session_cookie(""));
@@ -114,7 +126,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(rate_limiter)
 
 BOOST_AUTO_TEST_CASE(token_bucket_arithmetic) {
-  server::org_rate_limiter limiter({.limit = 10, .window = 10s});  // one request per second
+  server::rate_limiter limiter({.limit = 10, .window = 10s});  // one request per second
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) {
     auto d = limiter.take("org_a", t0);
@@ -133,9 +145,9 @@ BOOST_AUTO_TEST_CASE(token_bucket_arithmetic) {
 }
 
 BOOST_AUTO_TEST_CASE(zero_means_off_and_memory_is_bounded) {
-  server::org_rate_limiter off({.limit = 0});
+  server::rate_limiter off({.limit = 0});
   for (int i = 0; i < 1000; ++i) BOOST_TEST(off.take("org").allowed);
-  server::org_rate_limiter small({.limit = 5, .window = 1s, .max_tracked_orgs = 64});
+  server::rate_limiter small({.limit = 5, .window = 1s, .max_tracked_keys = 64});
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 5000; ++i) small.take("org_" + std::to_string(i), t0);
   // Still works (old buckets were dropped, not grown without bound).

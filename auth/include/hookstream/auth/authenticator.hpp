@@ -27,6 +27,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -74,19 +76,42 @@ class authenticator {
                                                    storage::clock::time_point acquire_deadline,
                                                    storage::clock::time_point deadline);
 
+  /// The outcome when it needs no database look-up (a malformed credential, a
+  /// bad signature, or a cached outcome); nullopt when `authenticate` would ask
+  /// the database. Lets a caller throttle look-ups before they happen.
+  std::optional<auth_result> outcome_without_lookup(const request_credentials& creds);
+
   bool cookies_enabled() const noexcept { return !config_.session_secrets.empty(); }
   const credential_cache& cache() const noexcept { return cache_; }
+  /// Credential look-ups sent to the database so far.
+  std::uint64_t lookups() const noexcept { return lookups_; }
 
  private:
-  boost::asio::awaitable<auth_result> lookup_api_key(std::string_view key, storage::clock::time_point acquire_deadline,
+  // What a credential needs: an answer at once, or a look-up of a key digest
+  // or a session token (with its X-Env-Id).
+  struct key_lookup {
+    std::string cache_key;
+    std::string hash_param;
+  };
+  struct session_lookup {
+    std::string cache_key;
+    std::string token;
+    std::string env_id;
+  };
+  using plan = std::variant<auth_result, key_lookup, session_lookup>;
+  plan plan_for(const request_credentials& creds);
+
+  boost::asio::awaitable<auth_result> lookup_api_key(const key_lookup& lookup,
+                                                     storage::clock::time_point acquire_deadline,
                                                      storage::clock::time_point deadline);
-  boost::asio::awaitable<auth_result> lookup_session(const std::string& token, std::string_view env_id,
+  boost::asio::awaitable<auth_result> lookup_session(const session_lookup& lookup,
                                                      storage::clock::time_point acquire_deadline,
                                                      storage::clock::time_point deadline);
 
   storage::connection_pool& pool_;
   authenticator_config config_;
   credential_cache cache_;
+  std::uint64_t lookups_ = 0;
 };
 
 }  // namespace hookstream::auth

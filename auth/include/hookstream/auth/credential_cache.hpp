@@ -5,18 +5,18 @@
 // A revoked key or deleted session keeps working at most `ttl` — that is the
 // trade, and why the TTL is short (default 5 s) and configurable.
 //
-// Bounded: at most `capacity` entries; when full, expired entries go first, then
-// the oldest. Not thread-safe (shared-nothing: one per thread, no locks).
+// Bounded: at most `capacity` entries (least recently used go first), whatever
+// the mix of new and repeated keys. Not thread-safe (shared-nothing: one per
+// thread, no locks).
 #pragma once
 
 #include <hookstream/storage/attempt_repository.hpp>
+#include <hookstream/storage/ttl_cache.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <variant>
 
 namespace hookstream::auth {
@@ -37,31 +37,22 @@ class credential_cache {
   using clock = std::chrono::steady_clock;
 
   credential_cache(std::size_t capacity, std::chrono::milliseconds ttl, std::chrono::milliseconds failure_ttl)
-      : capacity_(capacity), ttl_(ttl), failure_ttl_(failure_ttl) {}
+      : entries_(capacity), ttl_(ttl), failure_ttl_(failure_ttl) {}
 
-  std::optional<auth_outcome> find(const std::string& key, clock::time_point now);
+  std::optional<auth_outcome> find(std::string_view key, clock::time_point now);
   /// Caches for the TTL of its kind, but never past `not_after` (a session's own
   /// expiry). A zero TTL disables caching of that kind.
-  void store(const std::string& key, auth_outcome outcome, clock::time_point now,
+  void store(std::string_view key, auth_outcome outcome, clock::time_point now,
              clock::time_point not_after = clock::time_point::max());
 
   std::size_t size() const noexcept { return entries_.size(); }
-  std::uint64_t hits() const noexcept { return hits_; }
-  std::uint64_t misses() const noexcept { return misses_; }
+  std::uint64_t hits() const noexcept { return entries_.hits(); }
+  std::uint64_t misses() const noexcept { return entries_.misses(); }
 
  private:
-  struct entry {
-    auth_outcome outcome;
-    clock::time_point expires;
-  };
-  void make_room(clock::time_point now);
-
-  std::size_t capacity_;
+  storage::ttl_cache<auth_outcome> entries_;
   std::chrono::milliseconds ttl_;
   std::chrono::milliseconds failure_ttl_;
-  std::unordered_map<std::string, entry> entries_;
-  std::deque<std::pair<std::string, clock::time_point>> order_;  // insertion order
-  std::uint64_t hits_ = 0, misses_ = 0;
 };
 
 }  // namespace hookstream::auth

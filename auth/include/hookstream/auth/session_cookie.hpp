@@ -13,8 +13,9 @@ namespace hookstream::auth {
 /// better-auth's public default secret: never acceptable in production.
 inline constexpr std::string_view better_auth_default_secret = "better-auth-secret-12345678901234567890";
 
-/// The session cookie's raw value from a Cookie header: `better-auth.session_token`
-/// or `__Secure-better-auth.session_token` (the first one present wins).
+/// The session cookie's raw value from a Cookie header:
+/// `__Secure-better-auth.session_token` when present (only the site itself can
+/// have set it, over HTTPS), else the first `better-auth.session_token`.
 std::optional<std::string_view> find_session_cookie(std::string_view cookie_header) noexcept;
 
 /// The session token if `cookie_value` is a token signed with one of `secrets`

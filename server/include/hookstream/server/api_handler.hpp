@@ -7,36 +7,48 @@
 //   GET /healthz, /readyz, /metrics    liveness, database readiness, Prometheus
 //   OPTIONS on the API paths           CORS preflight (never touches the database)
 //
-// Authenticated answers carry RateLimit-Limit/-Remaining/-Reset; past the org's
-// limit the answer is 429 with Retry-After.
+// Order of work for the API routes, cheapest refusal first:
+//   1. the request alone: route, method, query string, cursor shape (400/404/405);
+//   2. the credential: from the per-thread cache, else one database look-up,
+//      throttled per client address when look-ups keep failing (401/403/429);
+//   3. the org's rate limit (429), then the cursor's signature for this tenant;
+//   4. the database, on a pooled connection that is given back before the
+//      answer is rendered.
+// A malformed request therefore never waits for, or holds, a connection.
 //
-// Every answer carries `X-Request-Id` (a well-formed incoming one is kept); every
-// error has the body {"error": "...", "status": N, "request_id": "req_..."}.
-// Every database step runs under the request's deadline.
+// Authenticated answers carry RateLimit-Limit/-Remaining/-Reset. Every answer
+// carries `X-Request-Id` (a well-formed incoming one is kept); every error has
+// the body {"error": "...", "status": N, "request_id": "req_..."} (see
+// http_errors.hpp). Every database step runs under the request's deadline.
 //
-// Thread-safety: one api_handler per io_context thread, like its pool.
+// Bounded answers: large fields are cut at `listing_field_bytes` (listing) or
+// `attempt_field_bytes` (single attempt), on a UTF-8 boundary; a listing page
+// stops before its body passes `max_page_bytes` (then `has_more` is true and
+// `next_cursor` continues after its last row); large pages are rendered in
+// slices, yielding to the event loop between them.
+//
+// Thread-safety: one api_handler per io_context thread, like its pool; `handle`
+// may run many requests concurrently on that thread. Objects shared between
+// handlers (rate limiters, readiness probe, metrics registry) are thread-safe.
 #pragma once
 
 #include <hookstream/auth/authenticator.hpp>
-#include <hookstream/server/keyset_cursor.hpp>
+#include <hookstream/server/http_types.hpp>
 #include <hookstream/server/metrics.hpp>
 #include <hookstream/server/rate_limiter.hpp>
+#include <hookstream/server/readiness_probe.hpp>
 #include <hookstream/storage/connection_pool.hpp>
+#include <hookstream/storage/route_name_cache.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace hookstream::server {
-
-using http_request = boost::beast::http::request<boost::beast::http::string_body>;
-using http_response = boost::beast::http::response<boost::beast::http::string_body>;
 
 struct handler_config {
   /// Longest wait for a pooled connection before answering 503.
@@ -52,13 +64,28 @@ struct handler_config {
   /// Per-org limit. Share one limiter between all handlers of a process (null:
   /// this handler makes its own from `rate_limit`).
   rate_limit_config rate_limit;
-  std::shared_ptr<org_rate_limiter> rate_limiter;
+  std::shared_ptr<rate_limiter> org_limiter;
+  /// Credential look-ups that did not find a valid credential, per client
+  /// address: past it, uncached credentials from that address get 429 without
+  /// a look-up. Share one limiter per process (null: made from the config).
+  rate_limit_config auth_failure_limit{.limit = 100, .window = std::chrono::seconds(60)};
+  std::shared_ptr<rate_limiter> auth_failure_limiter;
   /// Browser origins allowed to call the API with credentials (CORS); exact
   /// matches such as "https://dashboard.example.com". None by default.
   std::vector<std::string> cors_origins;
   /// gzip bodies of at least this many bytes for clients that accept it
   /// (0 = never compress).
   std::size_t gzip_min_bytes = 1024;
+  /// Large fields (response_body, request_headers, response_headers, error) are
+  /// cut to this many bytes in listings, and in GET .../{id}. >= 4 each.
+  std::int32_t listing_field_bytes = storage::default_listing_field_bytes;
+  std::int32_t attempt_field_bytes = 1024 * 1024;
+  /// A listing page ends before its body passes this size (at least one row).
+  std::size_t max_page_bytes = 4 * 1024 * 1024;
+  /// Names of connections and destinations (per thread, TTL-bounded).
+  storage::route_name_cache_config route_names;
+  /// /readyz's shared state (null: this handler makes its own).
+  std::shared_ptr<readiness_probe> readiness;
 };
 
 class api_handler {
@@ -67,30 +94,20 @@ class api_handler {
   /// counters; `registry` (optional) renders /metrics for all workers.
   api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics = nullptr,
               const metrics_registry* registry = nullptr);
+  ~api_handler();
+  api_handler(const api_handler&) = delete;
+  api_handler& operator=(const api_handler&) = delete;
 
-  /// Answers one request. Never throws for anything a client can send.
+  /// Answers one request. Never throws: an unexpected exception becomes a 500
+  /// (logged with the request id). Honours terminal cancellation (e.g. the
+  /// client went away): the database work is abandoned.
+  boost::asio::awaitable<http_response> handle(const http_request& request, const request_context& context);
+  /// The same, for a transport that knows nothing beyond the request.
   boost::asio::awaitable<http_response> handle(const http_request& request);
 
  private:
-  boost::asio::awaitable<http_response> route(const http_request& request, const std::string& request_id);
-  boost::asio::awaitable<http_response> serve_api(const std::string& request_id,
-                                                  const storage::tenant_id& tenant, std::string_view path,
-                                                  std::string_view query, storage::clock::time_point deadline,
-                                                  storage::clock::time_point acquire_deadline);
-  void add_cors_headers(const http_request& request, http_response& response) const;
-  void maybe_compress(const http_request& request, http_response& response) const;
-
-  storage::connection_pool& pool_;
-  handler_config config_;
-  cursor_codec cursors_;
-  auth::authenticator authenticator_;
-  std::shared_ptr<org_rate_limiter> limiter_;
-  server_metrics* metrics_;
-  const metrics_registry* registry_;
+  struct state;
+  std::unique_ptr<state> state_;
 };
-
-/// The request id to use: the incoming X-Request-Id when it is 1-128 characters of
-/// [A-Za-z0-9._:-], else a new "req_<32 hex>".
-std::string choose_request_id(std::string_view incoming);
 
 }  // namespace hookstream::server

@@ -20,9 +20,6 @@ namespace hookstream::server {
 /// replacing invalid UTF-8.
 void append_json_string(std::string& out, std::string_view s);
 
-/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
-bool is_valid_utf8(std::string_view s) noexcept;
-
 /// Appends an RFC 3339 UTC timestamp with milliseconds (truncated, not rounded).
 void append_rfc3339(std::string& out, storage::unix_micros t);
 
@@ -39,8 +36,38 @@ struct page_meta {
   std::string prev_cursor;  ///< empty renders as null
 };
 
-/// The listing's body: {"delivery_attempts": [...], "pagination": {...}}.
+/// The listing's body: {"delivery_attempts": [...], "pagination": {...}}, all rows.
 std::string render_attempt_page(const storage::attempt_rows& rows, const page_meta& meta);
+
+/// Renders a listing page in slices, so that a page of large rows neither holds
+/// the event loop for long (the caller yields between slices) nor grows past a
+/// ceiling.
+///
+/// Rows are written in order until all are written or the body would pass
+/// `max_body_bytes`: the row that would cross it is left out, except the first
+/// row, which is always written (a page is never empty because one row is big).
+/// `rows_written()` then tells the caller where the page ends, so that it can
+/// say `has_more` and put `next_cursor` after the last row written.
+class page_writer {
+ public:
+  /// `rows` must outlive the writer.
+  page_writer(const storage::attempt_rows& rows, std::size_t max_body_bytes);
+  /// Writes rows until about `slice_bytes` more output exists or no row is left;
+  /// true when no row is left to write.
+  bool write_some(std::size_t slice_bytes);
+  int rows_written() const noexcept { return written_; }
+  /// True when the ceiling, not the end of the rows, ended the page.
+  bool stopped_at_ceiling() const noexcept { return stopped_; }
+  /// Closes the document with the pagination and hands it over.
+  std::string finish(const page_meta& meta) &&;
+
+ private:
+  const storage::attempt_rows& rows_;
+  std::size_t max_body_bytes_;
+  std::string out_;
+  int written_ = 0;
+  bool stopped_ = false;
+};
 
 /// The single-attempt body: {"delivery_attempt": {...}}.
 std::string render_single_attempt(const storage::delivery_attempt_view& a);

@@ -1,11 +1,25 @@
-// Accepts HTTP/1.1 connections on one io_context and serves them with an
-// api_handler: one coroutine per connection, keep-alive, and a deadline on every
-// read and write.
+// Accepts HTTP/1.1 (and 1.0) connections on one io_context and serves them with
+// a request handler: one coroutine per connection, keep-alive, and a deadline on
+// every read and write.
 //
 // Limits: header and body sizes (431/413 past them), at most `max_connections`
 // open connections per listener (further ones are accepted and closed at once, so
 // the kernel backlog cannot hide overload), `read_timeout` for each request
 // (including the keep-alive wait for the next one), `write_timeout` per response.
+//
+// Framing (RFC 9112): a request with both Transfer-Encoding and Content-Length,
+// a Transfer-Encoding whose last coding is not chunked, or an HTTP/1.1 request
+// without Host is answered 400 and its connection closed before any body is read.
+//
+// A client that closes its connection while its request is being handled
+// cancels the handler (terminal cancellation): its database work is abandoned
+// instead of running to completion for nobody. An exception that escapes the
+// handler is logged with the request id and answered 500; one that escapes the
+// connection's own code is logged and ends that connection only.
+//
+// An answer is either written whole or its connection is closed (the client
+// sees a short body against Content-Length); a failed or timed-out write is
+// logged with the request id.
 //
 // Shutdown (`begin_shutdown`): stop accepting, close connections that sit between
 // requests, let requests in flight finish (their answer says Connection: close),
@@ -15,14 +29,14 @@
 #pragma once
 
 #include <hookstream/server/api_handler.hpp>
+#include <hookstream/server/http_types.hpp>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <functional>
-#include <list>
 #include <memory>
 
 namespace hookstream::server {
@@ -36,10 +50,17 @@ struct listener_config {
   std::size_t body_limit = 64 * 1024;
 };
 
+/// What serves a parsed request. It runs on the listener's io_context thread.
+using request_handler =
+    std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
+
 class http_listener {
  public:
   /// Binds and listens at once (throws boost::system::system_error on failure).
   /// With `reuse_port`, several listeners (one per thread) share the port.
+  http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, request_handler handler,
+                listener_config config, bool reuse_port);
+  /// Serves `handler` (which must outlive the listener).
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, api_handler& handler,
                 listener_config config, bool reuse_port);
   ~http_listener();

@@ -45,6 +45,12 @@ class cursor_codec {
   std::variant<keyset_cursor, cursor_error> decode(std::string_view token, const storage::tenant_id& tenant,
                                                    const storage::attempt_filter& filter) const;
 
+  /// True when `token` has the shape of a cursor of this version (alphabet,
+  /// length, layout). Needs no secret and no tenant: lets a server refuse a
+  /// malformed cursor before any authentication or database work. `decode`
+  /// still decides whether it is genuine.
+  static bool well_formed(std::string_view token);
+
  private:
   std::string secret_;
 };

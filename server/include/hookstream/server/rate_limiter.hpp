@@ -1,17 +1,19 @@
-// Per-organisation token buckets for the API's rate limit.
+// Token buckets by key: the API's per-organisation rate limit, and the throttle
+// on failed credential look-ups per client address.
 //
-// One limiter is shared by every worker thread (a per-thread bucket would let an
-// org multiply its limit by the thread count). The map is split into shards,
+// One limiter is shared by every worker thread (a per-thread bucket would let a
+// key multiply its limit by the thread count). The map is split into shards,
 // each with its own mutex held for a few arithmetic operations: the only lock on
-// the request path, and one that two requests only meet when their orgs hash to
+// the request path, and one that two requests only meet when their keys hash to
 // the same shard at the same instant.
 //
-// Semantics: a bucket holds up to `limit` requests and refills continuously at
+// Semantics: a bucket holds up to `limit` tokens and refills continuously at
 // `limit` per `window`. Answers carry the IETF RateLimit-* header values.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -23,7 +25,7 @@ namespace hookstream::server {
 struct rate_limit_config {
   std::uint32_t limit = 60000;          ///< requests per window (0 = no limit)
   std::chrono::seconds window{60};
-  std::size_t max_tracked_orgs = 100000; ///< bound on memory; idle full buckets go first
+  std::size_t max_tracked_keys = 100000; ///< bound on memory; idle full buckets go first
 };
 
 struct rate_decision {
@@ -34,25 +36,34 @@ struct rate_decision {
   std::uint32_t retry_after_s = 0;///< when refused: seconds until one request fits
 };
 
-class org_rate_limiter {
+class rate_limiter {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit org_rate_limiter(rate_limit_config config);
+  explicit rate_limiter(rate_limit_config config);
   bool enabled() const noexcept { return config_.limit > 0; }
-  /// Takes one request from `org_id`'s bucket. Thread-safe.
-  rate_decision take(std::string_view org_id, clock::time_point now = clock::now());
+  /// Takes one token from `key`'s bucket. Thread-safe.
+  rate_decision take(std::string_view key, clock::time_point now = clock::now());
+  /// Gives back a token taken for something that turned out not to count (e.g.
+  /// a credential look-up that succeeded). Thread-safe.
+  void refund(std::string_view key);
 
  private:
   struct bucket {
     double tokens;
     clock::time_point updated;
   };
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
   struct shard {
     std::mutex mutex;
-    std::unordered_map<std::string, bucket> buckets;
+    std::unordered_map<std::string, bucket, text_hash, std::equal_to<>> buckets;  // found without allocating
   };
   void refill(bucket& b, clock::time_point now) const noexcept;
+
+  shard& shard_of(std::string_view key) noexcept;
 
   rate_limit_config config_;
   double per_second_;

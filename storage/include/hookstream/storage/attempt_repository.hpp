@@ -2,7 +2,16 @@
 //
 // Every query is scoped to a tenant (org + environment) that the caller has
 // authenticated; no parameter of a request can widen it. Rows are returned as
-// zero-copy views into the PostgreSQL result, which the page owns.
+// zero-copy views into the PostgreSQL result, which the page owns, so a page
+// outlives the connection it was read on.
+//
+// Large values are cut in SQL, before they cross the wire: `response_body`,
+// `request_headers`, `response_headers` and `error` arrive with at most
+// `max_field_bytes` bytes, ending on a UTF-8 character boundary.
+//
+// Connection and destination names are not part of these statements (a
+// per-row look-up costs the database more than the page itself): a
+// route_name_cache fills them in (see route_name_cache.hpp).
 #pragma once
 
 #include <hookstream/storage/error.hpp>
@@ -13,6 +22,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <cstdint>
 #include <vector>
 #include <optional>
@@ -55,8 +65,13 @@ enum class page_mode {
 /// offset 100,000 on the bench data. Below it the plain plan is cheaper.
 inline constexpr std::int64_t deep_offset_threshold = 200;
 
+/// Default cap of the large fields of a listing row (see max_field_bytes).
+inline constexpr std::int32_t default_listing_field_bytes = 64 * 1024;
+
 struct page_request {
   attempt_filter filter;
+  /// Large fields longer than this are cut (at a UTF-8 boundary); >= 4.
+  std::int32_t max_field_bytes = default_listing_field_bytes;
   int limit = 50;            ///< rows per page, 1..100 (validated by the caller)
   std::int64_t offset = 0;   ///< rows to skip (page_mode::offset only)
   page_mode mode = page_mode::offset;
@@ -64,7 +79,8 @@ struct page_request {
 };
 
 /// One delivery attempt, viewing memory owned by the `attempt_rows` it came from.
-/// Field order and nullability follow the public API.
+/// Field order and nullability follow the public API. Text fields are valid
+/// UTF-8 (the database's encoding); `response_body` may hold any bytes.
 struct delivery_attempt_view {
   std::string_view id, org_id, env_id, event_id, connection_id, destination_id;
   std::string_view request_url, request_method;
@@ -86,23 +102,37 @@ struct delivery_attempt_view {
   std::optional<std::string_view> destination_name;
 };
 
+/// A connection's or destination's name as a page holds it; null when the
+/// route is unknown (e.g. deleted). Shared with the cache that produced it.
+using route_name = std::shared_ptr<const std::string>;
+
 /// Rows of a query in the attempt column layout.
 class attempt_rows {
  public:
   attempt_rows() = default;
   /// `max_rows` hides the look-ahead row a listing fetches to compute `has_more`;
   /// `reversed` presents rows a backward page read in ascending order newest-first.
-  explicit attempt_rows(query_result result, int max_rows = INT_MAX, bool reversed = false) noexcept
-      : result_(std::move(result)), max_rows_(max_rows), reversed_(reversed) {}
+  /// `max_field_bytes` is the cap the statement applied (0: none).
+  explicit attempt_rows(query_result result, int max_rows = INT_MAX, bool reversed = false,
+                        std::int32_t max_field_bytes = 0);
   int size() const noexcept { return std::min(result_.rows(), max_rows_); }
   delivery_attempt_view operator[](int row) const noexcept;
   /// Bytes of all values of the visible rows: lets a renderer size its buffer once.
   std::size_t payload_bytes() const noexcept;
 
+  std::string_view connection_id(int row) const noexcept;
+  std::string_view destination_id(int row) const noexcept;
+  /// Sets the names `operator[]` reports for a visible row.
+  void set_route_names(int row, route_name connection, route_name destination);
+
  private:
+  int result_row(int row) const noexcept { return reversed_ ? size() - 1 - row : row; }
+
   query_result result_;
   int max_rows_ = INT_MAX;
   bool reversed_ = false;
+  std::int32_t max_field_bytes_ = 0;
+  std::vector<route_name> names_;  // 2 per visible row: connection, destination
 };
 
 struct attempt_page {
@@ -114,8 +144,8 @@ struct attempt_page {
 
 /// SQL of the listing for one filter shape and mode (parameters: $1 org, $2 env,
 /// the present filters in declaration order, then limit and offset, or limit,
-/// anchor time and anchor id). Exposed so the bench suite runs the very statement
-/// the server sends.
+/// anchor time and anchor id, and last the field cap). Exposed so the bench
+/// suite runs the very statement the server sends.
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
@@ -128,9 +158,11 @@ boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& con
                                                               clock::time_point deadline);
 
 /// The attempt with this id if it belongs to the tenant; an empty result otherwise
-/// (another tenant's attempt is indistinguishable from a missing one).
+/// (another tenant's attempt is indistinguishable from a missing one). Large
+/// fields are cut at `max_field_bytes` (>= 4).
 boost::asio::awaitable<db_result<attempt_rows>> find_attempt(pg_connection& conn, const tenant_id& tenant,
                                                              std::string_view attempt_id,
+                                                             std::int32_t max_field_bytes,
                                                              clock::time_point deadline);
 
 }  // namespace hookstream::storage

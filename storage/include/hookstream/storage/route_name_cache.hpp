@@ -1,0 +1,59 @@
+// Names of connections and destinations for listing pages, cached per thread.
+//
+// Why not in the listing's SQL: two correlated look-ups per row cost the
+// database about as much as the page itself (and, under a generic plan, far
+// more). A page names few distinct routes, and the same ones again and again,
+// so this cache answers almost every page without a round trip; the names it
+// lacks come from one query per page, on the connection the page was read on.
+//
+// Freshness: a name is trusted for `ttl` (default 5 s). A renamed route shows
+// its new name, and a deleted one reads null, within that time. Unknown ids are
+// cached as null too, so a page of deleted routes does not ask again each time.
+//
+// Tenant safety: entries are keyed by org, environment and id, and the look-up
+// filters on all three, so a route of another tenant that shares an id never
+// lends its name.
+//
+// Bounded (`capacity` entries, least recently used go first). Not thread-safe:
+// one cache per thread, like the connection pool.
+#pragma once
+
+#include <hookstream/storage/attempt_repository.hpp>
+#include <hookstream/storage/ttl_cache.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace hookstream::storage {
+
+struct route_name_cache_config {
+  std::size_t capacity = 100000;
+  std::chrono::milliseconds ttl{5000};
+};
+
+class route_name_cache {
+ public:
+  explicit route_name_cache(route_name_cache_config config = {});
+
+  /// Gives every visible row of `rows` its connection and destination name (see
+  /// attempt_rows::set_route_names): from the cache, else with one query on
+  /// `conn` for all the names the page lacks. On error the rows keep no names.
+  boost::asio::awaitable<db_result<void>> resolve(pg_connection& conn, const tenant_id& tenant,
+                                                  attempt_rows& rows, clock::time_point deadline);
+
+  std::size_t size() const noexcept { return cache_.size(); }
+  std::uint64_t hits() const noexcept { return cache_.hits(); }
+  std::uint64_t misses() const noexcept { return cache_.misses(); }
+  std::uint64_t queries() const noexcept { return queries_; }
+
+ private:
+  route_name_cache_config config_;
+  ttl_cache<route_name> cache_;
+  std::string key_;  // reused buffer: building a key allocates nothing once grown
+  std::uint64_t queries_ = 0;
+};
+
+}  // namespace hookstream::storage

@@ -1,0 +1,126 @@
+#include <hookstream/storage/route_name_cache.hpp>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+namespace hookstream::storage {
+namespace asio = boost::asio;
+
+namespace {
+
+enum route_kind : int { connection = 0, destination = 1 };
+
+// Both kinds in one round trip. `= ANY(array)` keeps each side a primary-key
+// probe per id; the org and environment conditions keep tenants apart.
+constexpr const char* names_sql =
+    "SELECT false, c.id, c.name FROM connections c "
+    "WHERE c.org_id = $1 AND c.env_id = $2 AND c.id = ANY($3::text[]) "
+    "UNION ALL "
+    "SELECT true, d.id, d.name FROM destinations d "
+    "WHERE d.org_id = $1 AND d.env_id = $2 AND d.id = ANY($4::text[])";
+
+// A text[] literal: every element double-quoted, with " and \ escaped.
+std::string array_literal(const std::vector<std::string_view>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+struct fetched_name {
+  int kind;
+  std::string_view id;  // into the query result
+  route_name name;
+};
+
+}  // namespace
+
+route_name_cache::route_name_cache(route_name_cache_config config) : config_(config), cache_(config.capacity) {}
+
+asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,
+                                                           attempt_rows& rows, clock::time_point deadline) {
+  const int n = rows.size();
+  if (n == 0) co_return db_result<void>{};
+  auto make_key = [&](int kind, std::string_view id) -> std::string_view {
+    key_.assign(1, kind == connection ? 'c' : 'd');
+    key_ += tenant.org_id;
+    key_ += '\0';
+    key_ += tenant.env_id;
+    key_ += '\0';
+    key_ += id;
+    return key_;
+  };
+  auto id_of = [&](int row, int kind) { return kind == connection ? rows.connection_id(row) : rows.destination_id(row); };
+
+  // Names per row and kind; `known` says whether the cache answered.
+  std::vector<route_name> names(2 * static_cast<std::size_t>(n));
+  std::vector<bool> known(names.size(), false);
+  std::array<std::vector<std::string_view>, 2> missing;
+  auto now = clock::now();
+  for (int row = 0; row < n; ++row) {
+    for (int kind : {connection, destination}) {
+      const std::string_view id = id_of(row, kind);
+      const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
+      if (const route_name* hit = cache_.find(make_key(kind, id), now)) {
+        names[slot] = *hit;
+        known[slot] = true;
+      } else if (std::find(missing[kind].begin(), missing[kind].end(), id) == missing[kind].end()) {
+        missing[kind].push_back(id);
+      }
+    }
+  }
+
+  if (!missing[connection].empty() || !missing[destination].empty()) {
+    ++queries_;
+    const std::string connection_ids = array_literal(missing[connection]);
+    const std::string destination_ids = array_literal(missing[destination]);
+    const std::array<query_param, 4> params{std::string_view(tenant.org_id), std::string_view(tenant.env_id),
+                                            std::string_view(connection_ids), std::string_view(destination_ids)};
+    auto result = co_await conn.execute(names_sql, params, result_format::binary, deadline);
+    if (!result) co_return result.error();
+    if (result->columns() != 3)
+      co_return db_error{errc::protocol_error, "route names returned " + std::to_string(result->columns()) +
+                                                   " columns", {}};
+    std::vector<fetched_name> fetched;
+    fetched.reserve(static_cast<std::size_t>(result->rows()));
+    now = clock::now();
+    const auto expires = now + config_.ttl;
+    for (int i = 0; i < result->rows(); ++i) {
+      const int kind = result->boolean(i, 0) ? destination : connection;
+      auto name = std::make_shared<const std::string>(result->bytes(i, 2));
+      fetched.push_back({kind, result->bytes(i, 1), name});
+      cache_.store(make_key(kind, result->bytes(i, 1)), std::move(name), now, expires);
+    }
+    // Ids the database does not know (deleted routes) read null, and are
+    // remembered as such for the same TTL.
+    for (int kind : {connection, destination})
+      for (std::string_view id : missing[kind]) {
+        const bool found = std::any_of(fetched.begin(), fetched.end(),
+                                       [&](const fetched_name& f) { return f.kind == kind && f.id == id; });
+        if (!found) cache_.store(make_key(kind, id), nullptr, now, expires);
+      }
+    for (int row = 0; row < n; ++row)
+      for (int kind : {connection, destination}) {
+        const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
+        if (known[slot]) continue;
+        const std::string_view id = id_of(row, kind);
+        for (const auto& f : fetched)
+          if (f.kind == kind && f.id == id) names[slot] = f.name;
+      }
+  }
+  for (int row = 0; row < n; ++row)
+    rows.set_route_names(row, std::move(names[2 * static_cast<std::size_t>(row)]),
+                         std::move(names[2 * static_cast<std::size_t>(row) + 1]));
+  co_return db_result<void>{};
+}
+
+}  // namespace hookstream::storage

@@ -1,0 +1,108 @@
+// route_name_cache against a real PostgreSQL: names come from their tables for
+// the page's tenant only, a hot page costs no look-up, changes show within the
+// TTL, and the cache stays within its capacity.
+#include "support/run_coro.hpp"
+#include "support/test_database.hpp"
+
+#include <hookstream/storage/route_name_cache.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+using namespace hookstream;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+auto soon() { return storage::clock::now() + 10s; }
+
+// Reads the tenant's first page and names it with `cache`; returns
+// "connection name|destination name" per row ("-" for null).
+std::vector<std::string> named_page(storage::route_name_cache& cache, const test::test_tenant& t) {
+  asio::io_context io;
+  return test::run_on(io, [&]() -> asio::awaitable<std::vector<std::string>> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
+    storage::page_request req;
+    auto page = co_await storage::list_attempts(conn, t.id(), req, soon());
+    BOOST_REQUIRE(page);
+    auto named = co_await cache.resolve(conn, t.id(), page->rows, soon());
+    BOOST_REQUIRE(named);
+    std::vector<std::string> out;
+    for (int i = 0; i < page->rows.size(); ++i) {
+      const auto a = page->rows[i];
+      out.push_back(std::string(a.connection_name.value_or("-")) + "|" +
+                    std::string(a.destination_name.value_or("-")));
+    }
+    co_return out;
+  });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(route_name_cache)
+
+BOOST_AUTO_TEST_CASE(names_come_from_the_tenants_own_routes_and_a_hot_page_asks_nothing) {
+  test::sql_session db;
+  auto mine = test::make_tenant(db);
+  auto other = test::make_tenant(db);
+  // The other tenant has a connection with the very id my attempts point at,
+  // under another name, and one id only it knows.
+  db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES ('conn_shared_" + mine.env_id + "', " +
+          test::quote(other.org_id) + ", " + test::quote(other.env_id) + ", 'Theirs')");
+  db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES ('conn_shared_" + mine.env_id + "_mine', " +
+          test::quote(mine.org_id) + ", " + test::quote(mine.env_id) + ", 'Mine')");
+  test::insert_attempts(db, mine,
+                        {{.connection_id = "conn_shared_" + mine.env_id + "_mine", .created_at = "2026-11-28 10:00+00"},
+                         {.connection_id = "conn_shared_" + mine.env_id, .created_at = "2026-11-28 09:00+00"},
+                         {.created_at = "2026-11-28 08:00+00"}});
+
+  storage::route_name_cache cache;
+  const auto first = named_page(cache, mine);
+  BOOST_TEST(first == (std::vector<std::string>{"Mine|Destination A", "-|Destination A",
+                                                "Connection A|Destination A"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cache.queries() == 1u);  // one query named the whole page
+
+  const auto again = named_page(cache, mine);
+  BOOST_TEST(again == first, boost::test_tools::per_element());
+  BOOST_TEST(cache.queries() == 1u);  // all from the cache
+}
+
+BOOST_AUTO_TEST_CASE(renames_and_deletions_show_within_the_ttl) {
+  test::sql_session db;
+  auto t = test::make_tenant(db);
+  test::insert_attempts(db, t, {{}});
+  storage::route_name_cache cache({.capacity = 100, .ttl = 300ms});
+  BOOST_TEST(named_page(cache, t).at(0) == "Connection A|Destination A");
+
+  db.exec("UPDATE connections SET name = 'Renamed' WHERE id = " + test::quote(t.connection_ids[0]));
+  db.exec("DELETE FROM destinations WHERE id = " + test::quote(t.destination_ids[0]));
+  // Within the TTL the cache still answers (that is the trade)...
+  BOOST_TEST(named_page(cache, t).at(0) == "Connection A|Destination A");
+  std::this_thread::sleep_for(350ms);
+  // ...after it, the rename shows and the deleted destination reads null.
+  BOOST_TEST(named_page(cache, t).at(0) == "Renamed|-");
+}
+
+BOOST_AUTO_TEST_CASE(stays_within_its_capacity) {
+  test::sql_session db;
+  auto t = test::make_tenant(db);
+  std::vector<test::attempt_spec> rows;
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "conn_cap_" + std::to_string(i) + "_" + t.env_id;
+    db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES (" + test::quote(id) + ", " +
+            test::quote(t.org_id) + ", " + test::quote(t.env_id) + ", 'C" + std::to_string(i) + "')");
+    rows.push_back({.connection_id = id});
+  }
+  test::insert_attempts(db, t, rows);
+  storage::route_name_cache cache({.capacity = 8, .ttl = 5000ms});
+  const auto page = named_page(cache, t);
+  BOOST_TEST(page.size() == 30u);
+  for (const auto& names : page) BOOST_TEST(names.rfind("C", 0) == 0u, names);  // every row named
+  BOOST_TEST(cache.size() <= 8u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
