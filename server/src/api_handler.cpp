@@ -120,6 +120,7 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request, 
     s.metrics->observe_request(res.result_int(), clock::now() - started);
     s.metrics->publish_pool(s.pool.stats());
     s.metrics->publish_auth(s.authenticator.lookups());
+    s.metrics->publish_readiness_checks(s.readiness->checks());
   }
   co_return res;
 }

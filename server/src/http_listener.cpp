@@ -4,8 +4,9 @@
 #include <hookstream/server/http_listener.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -27,7 +28,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -40,19 +40,6 @@ struct session_entry {
 std::string request_id_of(const http_request& req) {
   auto it = req.find("X-Request-Id");
   return choose_request_id(it == req.end() ? std::string_view{} : std::string_view(it->value()));
-}
-
-// Completes when the client hangs up (orderly close or reset) while its request
-// is being handled. A client that sends more bytes instead (a pipelined request)
-// cannot be watched without reading them, so then this waits until cancelled.
-asio::awaitable<void> wait_for_hangup(tcp::socket& socket) {
-  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-  if (ec) co_return;  // cancelled: the handler finished first
-  char byte;
-  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) co_return;
-  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-  co_await forever.async_wait(use_tuple);
 }
 
 void log_exception(const char* where, const std::string& request_id, std::exception_ptr e) {
@@ -112,19 +99,44 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     }
   }
 
-  // Runs the handler; a client that hangs up meanwhile cancels it. Nullopt when
-  // the client is gone. An escaping exception becomes a 500.
-  asio::awaitable<std::optional<http_response>> serve(beast::tcp_stream& stream, const http_request& request,
+  // Runs the handler; a client that hangs up meanwhile (end of file or an error
+  // on its socket) cancels it (terminal cancellation), so the statement it waits
+  // for is cancelled on the server instead of running for nobody. A client that
+  // sends more bytes instead (a pipelined request) is not gone: that ends the
+  // watch. Nullopt when the client is gone. An escaping exception becomes a 500.
+  asio::awaitable<std::optional<http_response>> serve(tcp::socket& socket, const http_request& request,
                                                       const request_context& context) {
+    struct watch {
+      asio::cancellation_signal signal;
+      bool done = false;
+      bool hung_up = false;
+    };
+    auto w = std::make_shared<watch>();
+    socket.async_wait(tcp::socket::wait_read, [w, fd = socket.native_handle()](boost::system::error_code ec) {
+      if (ec || w->done) return;
+      char byte;
+      const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        w->hung_up = true;
+        w->signal.emit(asio::cancellation_type::terminal);
+      }
+    });
+    std::optional<http_response> response;
     try {
-      auto outcome = co_await (handler(request, context) || wait_for_hangup(stream.socket()));
-      if (outcome.index() == 1) co_return std::nullopt;
-      co_return std::move(std::get<0>(outcome));
+      response = co_await asio::co_spawn(socket.get_executor(), handler(request, context),
+                                         asio::bind_cancellation_slot(w->signal.slot(), asio::use_awaitable));
     } catch (...) {
-      const std::string id = request_id_of(request);
-      log_exception("request", id, std::current_exception());
-      co_return error_response(http::status::internal_server_error, "internal error", id);
+      if (!w->hung_up) {
+        const std::string id = request_id_of(request);
+        log_exception("request", id, std::current_exception());
+        response = error_response(http::status::internal_server_error, "internal error", id);
+      }
     }
+    w->done = true;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);  // ends the watch if it is still pending
+    if (w->hung_up) co_return std::nullopt;
+    co_return response;
   }
 
   static asio::awaitable<void> run_session(std::shared_ptr<state> self, tcp::socket socket) {
@@ -171,7 +183,7 @@ struct http_listener::state : std::enable_shared_from_this<state> {
       }
 
       http_request request = parser.release();
-      auto answer = co_await self->serve(stream, request, context);
+      auto answer = co_await self->serve(stream.socket(), request, context);
       if (!answer) {
         std::fprintf(stderr, "request %s: the client closed the connection; its request was abandoned\n",
                      request_id_of(request).c_str());

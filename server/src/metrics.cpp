@@ -1,5 +1,6 @@
 #include <hookstream/server/metrics.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace hookstream::server {
@@ -92,6 +93,11 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::pool_connect_failures_, "counter");
   gauge("hookstream_auth_lookups_total", "Credential look-ups sent to the database (cache misses).",
         &server_metrics::auth_lookups_, "counter");
+  std::uint64_t readiness_checks = 0;  // one probe per process: every worker publishes the same figure
+  for (const auto& w : workers_) readiness_checks = std::max(readiness_checks, w->readiness_checks_.load(r));
+  line("# HELP hookstream_readiness_checks_total Database checks made for /readyz.");
+  line("# TYPE hookstream_readiness_checks_total counter");
+  line("hookstream_readiness_checks_total " + std::to_string(readiness_checks));
   return out;
 }
 

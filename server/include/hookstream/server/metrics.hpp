@@ -28,6 +28,10 @@ class server_metrics {
   void publish_pool(const storage::pool_stats& s) noexcept;
   /// Copies the number of credential look-ups this worker sent to the database.
   void publish_auth(std::uint64_t lookups) noexcept { auth_lookups_.store(lookups, std::memory_order_relaxed); }
+  /// Copies how often /readyz asked the database (the probe is per process).
+  void publish_readiness_checks(std::uint64_t checks) noexcept {
+    readiness_checks_.store(checks, std::memory_order_relaxed);
+  }
 
  private:
   friend class metrics_registry;
@@ -42,6 +46,7 @@ class server_metrics {
   std::atomic<std::uint64_t> pool_idle_{0}, pool_in_use_{0}, pool_waiting_{0}, pool_connecting_{0};
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
   std::atomic<std::uint64_t> auth_lookups_{0};
+  std::atomic<std::uint64_t> readiness_checks_{0};
 };
 
 /// All workers' metrics; created before the workers start and fixed afterwards.

@@ -72,6 +72,10 @@ struct page_request {
   attempt_filter filter;
   /// Large fields longer than this are cut (at a UTF-8 boundary); >= 4.
   std::int32_t max_field_bytes = default_listing_field_bytes;
+  /// Byte budget of the page's large fields (as cut), counted in read order:
+  /// the rows past it are not fetched, and the page ends before them (it always
+  /// holds its first row). Bounds a page's memory whatever the rows hold.
+  std::int64_t max_page_bytes = 4 * 1024 * 1024;
   int limit = 50;            ///< rows per page, 1..100 (validated by the caller)
   std::int64_t offset = 0;   ///< rows to skip (page_mode::offset only)
   page_mode mode = page_mode::offset;
@@ -136,7 +140,7 @@ class attempt_rows {
 };
 
 struct attempt_page {
-  attempt_rows rows;
+  attempt_rows rows;         ///< at most `limit`; fewer when the byte budget ended the page
   std::int64_t total = 0;    ///< attempts matching the filters, whatever the page
   bool has_more = false;     ///< attempts exist after the last row of this page
   bool has_before = false;   ///< attempts exist before the first row of this page
@@ -144,8 +148,8 @@ struct attempt_page {
 
 /// SQL of the listing for one filter shape and mode (parameters: $1 org, $2 env,
 /// the present filters in declaration order, then limit and offset, or limit,
-/// anchor time and anchor id, and last the field cap). Exposed so the bench
-/// suite runs the very statement the server sends.
+/// anchor time and anchor id, and last the field cap and the page's byte
+/// budget). Exposed so the bench suite runs the very statement the server sends.
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
