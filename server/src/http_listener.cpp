@@ -1,6 +1,8 @@
 #include <hookstream/server/http_listener.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,6 +13,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <sys/socket.h>
+
+#include <cerrno>
 
 #include <array>
 #include <cstdio>
@@ -63,6 +67,33 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     return res;
   }
 
+  // Runs the handler; if the client goes away meanwhile (end of file or an error
+  // on its socket), the handler gets terminal cancellation, so a statement it is
+  // waiting for is cancelled on the server instead of running for nobody. Data
+  // from the client (a pipelined request) ends the watch: it is not a disconnect.
+  static asio::awaitable<http_response> answer_while_connected(state& self, tcp::socket& socket,
+                                                               const http_request& request) {
+    struct watch {
+      asio::cancellation_signal signal;
+      bool done = false;
+    };
+    auto w = std::make_shared<watch>();
+    socket.async_wait(tcp::socket::wait_read, [w, fd = socket.native_handle()](boost::system::error_code ec) {
+      if (ec || w->done) return;
+      char byte;
+      const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        w->signal.emit(asio::cancellation_type::terminal);
+    });
+    http_response response = co_await asio::co_spawn(socket.get_executor(), self.handler.handle(request),
+                                                      asio::bind_cancellation_slot(w->signal.slot(),
+                                                                                   asio::use_awaitable));
+    w->done = true;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);  // ends the watch if it is still pending
+    co_return response;
+  }
+
   static asio::awaitable<void> run_session(std::shared_ptr<state> self, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     auto entry = self->sessions.insert(self->sessions.end(), session_entry{&stream, true});
@@ -105,7 +136,7 @@ struct http_listener::state : std::enable_shared_from_this<state> {
       }
 
       http_request request = parser.release();
-      http_response response = co_await self->handler.handle(request);
+      http_response response = co_await answer_while_connected(*self, stream.socket(), request);
       response.keep_alive(request.keep_alive() && !self->stopping);
       stream.expires_after(self->config.write_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);
