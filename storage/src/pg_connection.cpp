@@ -291,7 +291,6 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
   }
   last_alive_ = clock::now();
   if (error) co_return std::move(*error);
-  ++results_received_;
   co_return std::move(kept);
 }
 
@@ -348,7 +347,9 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
     co_return connection_error("send");
   in_flight_ = true;
   if (auto r = co_await flush_output(); !r) co_return r.error();
-  co_return co_await read_results();
+  auto result = co_await read_results();
+  if (result) ++results_received_;
+  co_return result;
 }
 
 asio::awaitable<db_result<query_result>> pg_connection::execute_script(std::string_view sql,
@@ -369,7 +370,9 @@ asio::awaitable<db_result<query_result>> pg_connection::run_script(std::string_v
   if (!PQsendQuery(conn_, text.c_str())) co_return connection_error("send");
   in_flight_ = true;
   if (auto r = co_await flush_output(); !r) co_return r.error();
-  co_return co_await read_results();
+  auto result = co_await read_results();
+  if (result) ++results_received_;
+  co_return result;
 }
 
 asio::awaitable<bool> pg_connection::recover(clock::time_point deadline) {

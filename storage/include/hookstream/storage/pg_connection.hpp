@@ -115,7 +115,8 @@ class pg_connection {
   /// Closes now. Safe to call at any time, also while nothing is pending.
   void close() noexcept;
 
-  /// Operations that ended with a result from the server (never decreases).
+  /// Statements that returned their result (a prepare does not count; never
+  /// decreases).
   std::uint64_t results_received() const noexcept { return results_received_; }
   /// When the server last proved alive: the connect, or the last result.
   clock::time_point last_alive() const noexcept { return last_alive_; }
