@@ -408,8 +408,9 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
   }
   if (was_unsent) request_server_cancel();
 
-  // Read the statement's results up to ReadyForQuery (PQgetResult's null).
-  bool cancel_landed = false;
+  // Read the statement's results up to ReadyForQuery (PQgetResult's null). They
+  // end in 57014 when the cancel stopped the statement, or normally when it
+  // finished first.
   for (;;) {
     while (PQisBusy(conn_)) {
       if (co_await wait_ready(wait_for::read) != wait_status::ready) co_return give_up();
@@ -417,16 +418,17 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
     }
     PGresult* raw = PQgetResult(conn_);
     if (!raw) break;
-    const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-    if (state && std::strcmp(state, "57014") == 0) cancel_landed = true;
     PQclear(raw);
   }
   in_flight_ = false;
 
-  // The statement ended by itself before the cancel arrived: the cancel may still
-  // be on its way and would hit the next statement. Wait until it has been
-  // delivered (the server then ignores it, the backend being idle).
-  if (!cancel_landed && cancel_) {
+  // Whatever ended the statement, the next one must not meet our cancel: wait
+  // until PQcancel has returned, i.e. the server has signalled the backend. A
+  // 57014 above does not prove that: statement_timeout raises the same SQLSTATE,
+  // and a cancel still on its way would then stop the next statement. Once the
+  // signal is sent, the idle backend takes it before it reads anything new, and
+  // ignores it.
+  if (cancel_) {
     asio::steady_timer tick(executor_);
     while (cancel_->get() == detail::cancel_outcome::state::pending) {
       if (clock::now() >= deadline) co_return give_up();

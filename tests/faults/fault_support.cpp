@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -43,15 +44,42 @@ namespace {
 
 std::string cluster_script() { return std::string(HOOKSTREAM_FAULTS_DIR) + "/pg_cluster.sh"; }
 
+// Runs `bash -c command` and returns its standard output. The child gets only
+// stdin/stdout/stderr: without closefrom, a PostgreSQL started from here would
+// inherit the load generator's client sockets (Asio does not mark them
+// close-on-exec) and keep them open, and the server would never see them close.
 std::string run(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("popen failed: " + command);
-  std::string out;
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  std::string cmd = command;
+  std::vector<char*> argv{const_cast<char*>("/bin/bash"), const_cast<char*>("-c"), cmd.data(), nullptr};
+  pid_t pid;
+  const int rc = posix_spawn(&pid, "/bin/bash", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    throw std::runtime_error("could not run: " + command);
+  }
+  std::string text;
   char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
-  return out;
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
+  return text;
 }
 
 }  // namespace
@@ -122,6 +150,7 @@ server_process::server_process(const std::string& database_url, const std::vecto
   posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // see run()
   pid_t pid;
   const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -454,7 +483,16 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
       f >> sl >> local >> remote >> st >> q >> tr >> rt >> uid >> to >> inode;
       if (listing.find("socket:[" + inode + "]") != std::string::npos)
         sockets += local + " " + remote + " state " + st + " inode " + inode + "\n";
+      else if (remote.ends_with(":" + local.substr(local.rfind(':') + 1)) || true)
+        if (local.starts_with("0100007F") && sockets.size() < 100000)
+          sockets += "  (other) " + local + " " + remote + " state " + st + " inode " + inode + "\n";
     }
+    std::size_t own = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(entry.path(), ec).string().starts_with("socket:")) ++own;
+    }
+    BOOST_TEST_MESSAGE("the test process holds " << own << " sockets");
     BOOST_TEST_MESSAGE("descriptors:\n" << listing << "the server's TCP sockets:\n" << sockets);
   }
   BOOST_TEST(now.other() == baseline.other());

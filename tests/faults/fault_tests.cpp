@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(locked_table_with_short_deadlines) {
   const auto answers = load.stop();
   const auto sampled = sampler.stop();
 
-  std::size_t timeouts = 0, abandoned = 0;
+  std::size_t timeouts = 0, abandoned = 0, after_lock = 0, ok_after_lock = 0;
   std::vector<double> timeout_ms;
   for (const auto& a : answers) {
     if (a.sent > locked_at + 100ms && a.done < released_at) {
@@ -195,8 +195,12 @@ BOOST_AUTO_TEST_CASE(locked_table_with_short_deadlines) {
       }
     }
     if (a.sent > released_at + 1s) {
+      // The impatient clients' 300 ms may still run out on a busy 2-core box;
+      // an answer, though, is a 200.
       BOOST_TEST_INFO("after the lock: status " << a.status << " error " << a.error);
-      BOOST_TEST(a.status == 200u);
+      BOOST_TEST((a.status == 200u || (a.group == 1 && a.abandoned)));
+      ++after_lock;
+      ok_after_lock += a.status == 200;
     }
   }
   BOOST_TEST_MESSAGE("locked table: " << timeouts << " 504s (p50 " << percentile(timeout_ms, 50) << " ms, max "
@@ -205,6 +209,7 @@ BOOST_AUTO_TEST_CASE(locked_table_with_short_deadlines) {
                                       << " backends (" << sampled.max_active << " active) in " << sampled.samples
                                       << " samples");
   BOOST_TEST(timeouts >= 8u);
+  BOOST_TEST(ok_after_lock * 10 >= after_lock * 9);
   BOOST_TEST(abandoned >= 50u);
   BOOST_TEST(percentile(timeout_ms, 0) >= 950.0);   // the deadline, not earlier...
   BOOST_TEST(percentile(timeout_ms, 100) < 1700.0);  // ...and promptly at it
