@@ -483,9 +483,6 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
       f >> sl >> local >> remote >> st >> q >> tr >> rt >> uid >> to >> inode;
       if (listing.find("socket:[" + inode + "]") != std::string::npos)
         sockets += local + " " + remote + " state " + st + " inode " + inode + "\n";
-      else if (remote.ends_with(":" + local.substr(local.rfind(':') + 1)) || true)
-        if (local.starts_with("0100007F") && sockets.size() < 100000)
-          sockets += "  (other) " + local + " " + remote + " state " + st + " inode " + inode + "\n";
     }
     std::size_t own = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
