@@ -125,12 +125,12 @@ asio::awaitable<auth_result> authenticator::authenticate(const request_credentia
 
 asio::awaitable<auth_result> authenticator::lookup_api_key(const key_lookup& lookup, clock::time_point acquire_deadline,
                                                            clock::time_point deadline) {
-  auto conn = co_await pool_.acquire(acquire_deadline);
-  if (!conn) co_return auth_error{std::move(conn.error())};
   ++lookups_;
   const std::array<storage::query_param, 1> params{std::string_view(lookup.hash_param)};
-  auto rows = co_await (*conn)->execute(api_key_sql, params, storage::result_format::binary, deadline);
-  if (!rows) co_return auth_error{std::move(rows.error())};
+  auto rows = co_await pool_.with_connection(
+      [&](storage::pg_connection& conn) { return conn.execute(api_key_sql, params, storage::result_format::binary, deadline); },
+      acquire_deadline);
+  if (!rows) co_return auth_error{rows.error()};
   if (rows->rows() == 0) {
     cache_.store(lookup.cache_key, auth_failure::invalid_api_key, clock::now());
     co_return auth_error{auth_failure::invalid_api_key};
@@ -143,14 +143,14 @@ asio::awaitable<auth_result> authenticator::lookup_api_key(const key_lookup& loo
 asio::awaitable<auth_result> authenticator::lookup_session(const session_lookup& lookup,
                                                            clock::time_point acquire_deadline,
                                                            clock::time_point deadline) {
-  auto conn = co_await pool_.acquire(acquire_deadline);
-  if (!conn) co_return auth_error{std::move(conn.error())};
   ++lookups_;
   const std::array<storage::query_param, 2> params{
       std::string_view(lookup.token),
       lookup.env_id.empty() ? storage::query_param{} : storage::query_param{std::string_view(lookup.env_id)}};
-  auto rows = co_await (*conn)->execute(session_sql, params, storage::result_format::binary, deadline);
-  if (!rows) co_return auth_error{std::move(rows.error())};
+  auto rows = co_await pool_.with_connection(
+      [&](storage::pg_connection& conn) { return conn.execute(session_sql, params, storage::result_format::binary, deadline); },
+      acquire_deadline);
+  if (!rows) co_return auth_error{rows.error()};
 
   auto fail = [&](auth_failure f) -> auth_result {
     cache_.store(lookup.cache_key, f, clock::now());

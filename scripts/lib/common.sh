@@ -13,6 +13,7 @@ HOOKSTREAM_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   libpq-dev libssl-dev zlib1g-dev
   postgresql-15 postgresql-client-15
+  openssl
 )
 
 ensure_packages() {
@@ -64,6 +65,24 @@ as_pg_user() {
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# pg_start_on_free_port DATA_DIR ERR_FILE: pg_start on a random port below the
+# kernel's ephemeral range (32768+), where no outgoing connection can hold it;
+# retried on another port when the bind still fails (a race with another test).
+# Prints the port. Settings come from the PG_* variables, as for pg_start.
+pg_start_on_free_port() {
+  local data=$1 err=$2 port attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
+    port_is_free "$port" || continue
+    # A subshell: pg_start dies on failure, and this loop must go on.
+    if (pg_start "$data" "$port") 2>"$err"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # pg_start DATA_DIR PORT: initdb on first use, then start on 127.0.0.1:PORT with
 # its Unix socket inside DATA_DIR. Trust authentication, loopback only.
 pg_start() {
@@ -79,6 +98,16 @@ pg_start() {
   as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=${PG_FSYNC:-on} -c max_connections=${PG_MAX_CONNECTIONS:-200} ${PG_EXTRA_OPTS:-}" \
     start >/dev/null || { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (see $data/server.log)"; }
+}
+
+# make_self_signed_cert DIR CN: server.crt and server.key for a TLS test cluster,
+# owned by the user the cluster runs as (PostgreSQL refuses a key others can read).
+make_self_signed_cert() {
+  local dir=$1 cn=$2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$cn" \
+    -keyout "$dir/server.key" -out "$dir/server.crt" 2>/dev/null || die "openssl could not make a certificate"
+  chmod 600 "$dir/server.key"
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$dir"; fi
 }
 
 pg_stop() {

@@ -6,6 +6,7 @@
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_errors.hpp>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 
@@ -95,6 +96,9 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request) 
 }
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request, const request_context& context) {
+  // Cancellation (a client that hung up) makes the database steps return
+  // errc::cancelled; no step should throw for it.
+  co_await asio::this_coro::throw_if_cancelled(false);
   state& s = *state_;
   const auto started = clock::now();
   std::string request_id;
@@ -157,10 +161,10 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
   // whatever the call rate; other calls answer from the last result.
   if (readiness->claim_refresh(clock::now())) {
     const auto deadline = clock::now() + std::min(config.request_timeout, std::chrono::milliseconds(2000));
-    auto conn = co_await pool.acquire(std::min(deadline, clock::now() + config.acquire_timeout));
-    bool ok = false;
-    if (conn) ok = static_cast<bool>(co_await (*conn)->execute("SELECT 1", {}, storage::result_format::binary, deadline));
-    readiness->publish(ok, clock::now());
+    auto ping = co_await pool.with_connection(
+        [&](storage::pg_connection& conn) { return conn.execute("SELECT 1", {}, storage::result_format::binary, deadline); },
+        std::min(deadline, clock::now() + config.acquire_timeout));
+    readiness->publish(static_cast<bool>(ping), clock::now());
   }
   if (readiness->ready()) co_return make_response(http::status::ok, "{\"status\":\"ready\"}", request_id);
   auto res = error_response(http::status::service_unavailable, "the database is unavailable", request_id);

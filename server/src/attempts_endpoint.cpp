@@ -21,16 +21,6 @@ namespace {
 // requests on this thread get to run.
 constexpr std::size_t render_slice_bytes = 256 * 1024;
 
-// Runs `work` on a pooled connection and gives the connection back as soon as
-// `work` is done: its result owns its PGresult, so rendering needs no connection.
-template <class Work>
-auto on_pooled_connection(storage::connection_pool& pool, clock::time_point acquire_deadline, Work work)
-    -> decltype(work(std::declval<storage::pg_connection&>())) {
-  auto conn = co_await pool.acquire(acquire_deadline);
-  if (!conn) co_return conn.error();
-  co_return co_await work(**conn);
-}
-
 }  // namespace
 
 attempts_endpoint::attempts_endpoint(storage::connection_pool& pool, const handler_config& config)
@@ -76,18 +66,21 @@ asio::awaitable<http_response> attempts_endpoint::list(const storage::tenant_id&
     cursor_position = c.position;
   }
 
-  auto page = co_await on_pooled_connection(
-      pool_, scope.acquire_deadline,
+  // Read-only work: the pool runs it once more on a fresh connection when the
+  // first one turns out dead (e.g. after a database restart). The connection is
+  // back in the pool before the page is rendered.
+  auto page = co_await pool_.with_connection(
       [&](storage::pg_connection& conn) -> asio::awaitable<storage::db_result<storage::attempt_page>> {
         auto read = co_await storage::list_attempts(conn, tenant, page_req, scope.deadline);
         if (!read) co_return read.error();
         if (auto named = co_await names_.resolve(conn, tenant, read->rows, scope.deadline); !named)
           co_return named.error();
         co_return read;
-      });
+      },
+      scope.acquire_deadline);
   if (!page) co_return database_error_response(page.error(), scope.request_id);
 
-  // Rendered in slices; the connection is back in the pool already.
+  // Rendered in slices.
   page_writer writer(page->rows, config_.max_page_bytes);
   while (!writer.write_some(render_slice_bytes))
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
@@ -122,15 +115,15 @@ asio::awaitable<http_response> attempts_endpoint::list(const storage::tenant_id&
 
 asio::awaitable<http_response> attempts_endpoint::get(const storage::tenant_id& tenant, std::string_view id,
                                                       const request_scope& scope) {
-  auto rows = co_await on_pooled_connection(
-      pool_, scope.acquire_deadline,
+  auto rows = co_await pool_.with_connection(
       [&](storage::pg_connection& conn) -> asio::awaitable<storage::db_result<storage::attempt_rows>> {
         auto found = co_await storage::find_attempt(conn, tenant, id, config_.attempt_field_bytes, scope.deadline);
         if (!found) co_return found.error();
         if (auto named = co_await names_.resolve(conn, tenant, *found, scope.deadline); !named)
           co_return named.error();
         co_return found;
-      });
+      },
+      scope.acquire_deadline);
   if (!rows) co_return database_error_response(rows.error(), scope.request_id);
   if (rows->size() == 0)
     co_return error_response(http::status::not_found, "no such delivery attempt", scope.request_id);

@@ -62,9 +62,13 @@ http_response error_response(http::status status, std::string_view message, cons
 }
 
 http_response database_error_response(const storage::db_error& e, const std::string& request_id) {
+  using storage::errc;
+  // Abandoned work (the client hung up, or the server is shutting down): no one
+  // reads this answer, and it is no error of the database's.
+  if (e.code == errc::cancelled)
+    return error_response(http::status::service_unavailable, "the request was abandoned", request_id);
   std::fprintf(stderr, "request %s: %s%s%s\n", request_id.c_str(), e.code.message().c_str(),
                e.message.empty() ? "" : ": ", e.message.c_str());
-  using storage::errc;
   if (e.code == errc::pool_exhausted || e.code == errc::acquire_timeout)
     return unavailable("the server is busy; retry shortly", request_id);
   if (e.code == errc::connection_failed || e.code == errc::pool_closed)

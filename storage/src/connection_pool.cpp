@@ -1,3 +1,5 @@
+#include "cancellation.hpp"
+
 #include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/reconnect_backoff.hpp>
 
@@ -32,13 +34,28 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
                      "; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_generic_plan";
   }
 
-  asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline) {
+  asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline, clock::time_point alive_since) {
     if (closed_) co_return db_error{errc::pool_closed, "the pool is shutting down", {}};
+    if (co_await cancellation_requested()) co_return cancelled();
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());  // LIFO keeps the warmest connections busy
       idle_.pop_back();
-      if (conn->usable()) co_return lend(std::move(conn));
+      if (conn->last_alive() < alive_since) {
+        // As old as a connection that just turned out dead: not worth the risk.
+        ++stats_.dropped;
+        continue;
+      }
+      if (conn->check_alive()) co_return lend(std::move(conn));
+      ++stats_.stale;
       ++stats_.dropped;
+    }
+    if (down_) {
+      ++stats_.refused_down;
+      schedule_probe();
+      co_return db_error{errc::connection_failed,
+                         "the database is unreachable (last connect error: " + last_connect_error_ +
+                             "); reconnecting in the background",
+                         {}};
     }
     if (waiters_.size() >= config_.max_waiters) {
       ++stats_.exhausted;
@@ -47,16 +64,20 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
                          {}};
     }
 
-    waiter w{asio::steady_timer(executor_)};
+    waiter w{asio::steady_timer(executor_), alive_since};
     w.timer.expires_at(deadline);
     waiters_.push_back(&w);
     open_connections_if_needed();
-    // The wait ends when the deadline passes or when a connection (or an error) is
-    // handed to us, which cancels the timer. co_spawn may run a connect attempt
-    // inline and fail it at once (e.g. ECONNREFUSED on loopback), before we wait:
-    // then there is nothing to wait for.
+    // The wait ends when the deadline passes, when a connection (or an error) is
+    // handed to us, which cancels the timer, or when our caller is cancelled.
+    // co_spawn may run a connect attempt inline and fail it at once (e.g.
+    // ECONNREFUSED on loopback), before we wait: then there is nothing to wait for.
     if (!w.conn && !w.error) co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (w.queued) waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+    if (co_await cancellation_requested()) {
+      if (w.conn) release(std::move(w.conn));
+      co_return cancelled();
+    }
     if (w.conn) co_return pooled_connection(shared_from_this(), std::move(w.conn));
     if (w.error) co_return std::move(*w.error);
     ++stats_.timed_out;
@@ -67,10 +88,18 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
   void release(std::unique_ptr<pg_connection> conn) noexcept {
     --in_use_;
-    if (closed_ || !conn->usable()) {
-      ++stats_.dropped;
+    if (closed_) {
       conn.reset();
-      open_connections_if_needed();
+      return;
+    }
+    if (conn->needs_recovery()) {
+      ++recovering_;
+      ++stats_.recoveries;
+      asio::co_spawn(executor_, recover_one(shared_from_this(), std::move(conn)), asio::detached);
+      return;
+    }
+    if (!conn->usable()) {
+      drop(std::move(conn));
       return;
     }
     hand_over(std::move(conn));
@@ -92,12 +121,16 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     waiters_.clear();
   }
 
+  void count_retry() noexcept { ++stats_.retries; }
+
   pool_stats stats() const noexcept {
     pool_stats s = stats_;
     s.idle = idle_.size();
     s.in_use = in_use_;
     s.connecting = connecting_;
+    s.recovering = recovering_;
     s.waiting = waiters_.size();
+    s.database_down = down_;
     return s;
   }
   const pool_config& config() const noexcept { return config_; }
@@ -105,12 +138,16 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
  private:
   struct waiter {
     asio::steady_timer timer;
+    clock::time_point alive_since;
     std::unique_ptr<pg_connection> conn;
     std::optional<db_error> error;
     bool queued = true;
   };
 
-  std::size_t total() const noexcept { return idle_.size() + in_use_ + connecting_; }
+  static db_error cancelled() { return db_error{errc::cancelled, "the caller stopped waiting for a connection", {}}; }
+
+  std::size_t open_count() const noexcept { return idle_.size() + in_use_ + recovering_; }
+  std::size_t total() const noexcept { return open_count() + connecting_; }
 
   pooled_connection lend(std::unique_ptr<pg_connection> conn) {
     ++in_use_;
@@ -118,15 +155,18 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     return pooled_connection(shared_from_this(), std::move(conn));
   }
 
-  // A usable connection became available: the oldest waiter gets it, else it idles.
+  // A usable connection became available: the oldest waiter that may take it gets
+  // it, else it idles.
   void hand_over(std::unique_ptr<pg_connection> conn) {
     if (closed_) return;
-    if (waiters_.empty()) {
+    auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                           [&](const waiter* w) { return conn->last_alive() >= w->alive_since; });
+    if (it == waiters_.end()) {
       idle_.push_back(std::move(conn));
       return;
     }
-    waiter* w = waiters_.front();
-    waiters_.pop_front();
+    waiter* w = *it;
+    waiters_.erase(it);
     w->queued = false;
     w->conn = std::move(conn);
     ++in_use_;
@@ -134,9 +174,21 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     w->timer.cancel();
   }
 
+  void drop(std::unique_ptr<pg_connection> conn) {
+    ++stats_.dropped;
+    conn.reset();
+    // The last open connection just died and the last connect attempt failed:
+    // that is an outage, and the waiters hear it now, not at their deadlines.
+    if (open_count() == 0 && connecting_ == 0 && backoff_.delay() > clock::duration::zero()) {
+      enter_outage(db_error{errc::connection_failed, last_connect_error_, {}});
+      return;
+    }
+    open_connections_if_needed();
+  }
+
   // Opens connections for waiters nobody is opening one for, within the limits.
   void open_connections_if_needed() {
-    if (closed_) return;
+    if (closed_ || down_) return;
     const auto now = clock::now();
     while (connecting_ < waiters_.size() && total() < config_.max_size && connecting_ < config_.max_connecting) {
       if (!backoff_.may_attempt(now)) {
@@ -153,8 +205,26 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     retry_timer_.expires_at(backoff_.next_attempt());
     retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
       self->retry_scheduled_ = false;
+      if (self->closed_) return;
+      if (self->down_) {
+        // One probe at a time while the database is down.
+        if (self->connecting_ == 0) self->start_connect();
+        return;
+      }
       self->open_connections_if_needed();
     });
+  }
+
+  // While down, a background attempt is always on its way or scheduled.
+  void schedule_probe() {
+    if (closed_ || connecting_ > 0) return;
+    schedule_retry();
+  }
+
+  void enter_outage(const db_error& cause) {
+    down_ = true;
+    fail_waiters(cause);
+    schedule_probe();
   }
 
   void start_connect() {
@@ -175,15 +245,35 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       ++self->stats_.connect_failures;
       self->last_connect_error_ = opened.error().message;
       self->backoff_.on_failure(clock::now());
+      if (self->closed_) co_return;
       // Nothing open and nothing else on its way: the database is unreachable.
-      // Tell the waiters now rather than letting each run into its deadline.
-      if (self->total() == 0) self->fail_waiters(opened.error());
+      // Tell the waiters now rather than letting each run into its deadline, and
+      // refuse new requests at once until a background attempt gets through.
+      if (self->total() == 0) {
+        self->enter_outage(opened.error());
+        co_return;
+      }
       self->open_connections_if_needed();
       co_return;
     }
     ++self->stats_.connects;
     self->backoff_.on_success();
+    self->down_ = false;
     self->last_connect_error_.clear();
+    self->hand_over(std::move(conn));
+    // Waiters may have queued while this one was connecting (e.g. the probe).
+    self->open_connections_if_needed();
+  }
+
+  static asio::awaitable<void> recover_one(std::shared_ptr<pool_state> self, std::unique_ptr<pg_connection> conn) {
+    const bool ok = co_await conn->recover(clock::now() + self->config_.cancel_timeout);
+    --self->recovering_;
+    if (self->closed_) co_return;
+    if (!ok) {
+      self->drop(std::move(conn));
+      co_return;
+    }
+    ++self->stats_.recovered;
     self->hand_over(std::move(conn));
   }
 
@@ -203,10 +293,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   asio::steady_timer retry_timer_;
   bool retry_scheduled_ = false;
   bool closed_ = false;
+  bool down_ = false;
   std::vector<std::unique_ptr<pg_connection>> idle_;
   std::deque<waiter*> waiters_;
   std::size_t in_use_ = 0;
   std::size_t connecting_ = 0;
+  std::size_t recovering_ = 0;
   std::string last_connect_error_;
   pool_stats stats_;
 };
@@ -237,14 +329,20 @@ connection_pool::connection_pool(boost::asio::any_io_executor executor, pool_con
 connection_pool::~connection_pool() { state_->close(); }
 
 boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline) {
+  return acquire_alive_since(deadline, clock::time_point::min());
+}
+
+boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_alive_since(
+    clock::time_point deadline, clock::time_point alive_since) {
   // Hold the state for the whole wait: the pool object may be destroyed meanwhile.
   auto state = state_;
-  co_return co_await state->acquire(deadline);
+  co_return co_await detail::reporting_cancellation(state->acquire(deadline, alive_since));
 }
 
 void connection_pool::warm_up(std::size_t count) { state_->warm_up(count); }
 pool_stats connection_pool::stats() const noexcept { return state_->stats(); }
 const pool_config& connection_pool::config() const noexcept { return state_->config(); }
 void connection_pool::close() { state_->close(); }
+void connection_pool::count_retry() noexcept { state_->count_retry(); }
 
 }  // namespace hookstream::storage

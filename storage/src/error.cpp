@@ -16,6 +16,7 @@ class category final : public boost::system::error_category {
       case errc::acquire_timeout: return "timed out waiting for a database connection";
       case errc::pool_closed: return "connection pool is closed";
       case errc::protocol_error: return "unexpected database result";
+      case errc::cancelled: return "the caller abandoned the database operation";
     }
     return "unknown storage error";
   }
@@ -25,6 +26,13 @@ class category final : public boost::system::error_category {
 const boost::system::error_category& storage_category() noexcept {
   static const category instance;
   return instance;
+}
+
+errc classify_sqlstate(std::string_view s) noexcept {
+  if (s == "57014") return errc::query_timeout;
+  if (s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300")
+    return errc::connection_failed;
+  return errc::query_failed;
 }
 
 void throw_exception_from_error(const db_error& e, const boost::source_location&) {

@@ -1,13 +1,25 @@
+#include "cancel_sender.hpp"
+#include "cancellation.hpp"
+
 #include <hookstream/encoding/ascii.hpp>
+#include <hookstream/storage/detail/connect_target.hpp>
 #include <hookstream/storage/pg_connection.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <libpq-fe.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace hookstream::storage {
@@ -20,15 +32,30 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 std::string trimmed(const char* message) {
   return std::string(encoding::trim_trailing_whitespace(message ? message : ""));
 }
+
+// Host names resolved on Asio's resolver thread; the coroutine waits on a timer
+// (which, unlike the resolver, honours per-operation cancellation) that the last
+// answer, the deadline or a cancellation ends.
+struct resolve_job {
+  explicit resolve_job(const asio::any_io_executor& ex) : timer(ex), resolver(ex) {}
+  asio::steady_timer timer;
+  asio::ip::tcp::resolver resolver;
+  std::vector<std::vector<std::string>> addresses;
+  std::size_t pending = 0;
+  std::string errors;
+};
 }  // namespace
 
 pg_connection::pg_connection(asio::any_io_executor executor)
-    : executor_(std::move(executor)), deadline_timer_(executor_), self_(std::make_shared<pg_connection*>(this)) {}
+    : executor_(std::move(executor)), deadline_(executor_, [this] {
+        // Wakes the pending readiness wait with operation_aborted.
+        if (socket_) socket_->cancel();
+      }) {}
 
 pg_connection::~pg_connection() { close(); }
 
 void pg_connection::close() noexcept {
-  disarm_deadline();
+  deadline_.disarm();
   if (socket_) {
     // libpq owns the descriptor: hand it back before PQfinish closes it.
     socket_->release();
@@ -40,80 +67,177 @@ void pg_connection::close() noexcept {
   }
   statements_.clear();
   broken_ = true;
+  in_flight_ = false;
+  needs_recovery_ = false;
+  server_closing_ = false;
+  cancel_.reset();
 }
 
 bool pg_connection::is_open() const noexcept { return conn_ && !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
-bool pg_connection::usable() const noexcept { return is_open() && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+bool pg_connection::usable() const noexcept {
+  return is_open() && !needs_recovery_ && !server_closing_ && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+int pg_connection::backend_pid() const noexcept { return conn_ ? PQbackendPID(conn_) : 0; }
+int pg_connection::server_version() const noexcept { return conn_ ? PQserverVersion(conn_) : 0; }
+bool pg_connection::tls_in_use() const noexcept { return conn_ && PQsslInUse(conn_); }
+
+bool pg_connection::tls_pending() const noexcept {
+  if (!conn_ || !PQsslInUse(conn_)) return false;
+  auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
+  return ssl && SSL_has_pending(ssl) == 1;
+}
+
+void pg_connection::on_notice(void* arg, const PGresult* notice) {
+  auto* self = static_cast<pg_connection*>(arg);
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  // An ErrorResponse outside a query reaches us as a notice: it is the server
+  // saying why it is about to close the session (shutdown, terminated backend).
+  if (severity && (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0))
+    self->server_closing_ = true;
+  std::fputs(PQresultErrorMessage(notice), stderr);  // libpq's default behaviour
+}
 
 db_error pg_connection::fail(errc code, std::string message) {
-  if (code == errc::connection_failed || (code == errc::query_timeout && deadline_hit_)) {
-    // The protocol state is unknown now: the only safe thing is a new connection.
-    close();
-  }
+  // The protocol state is unknown now: the only safe thing is a new connection.
+  if (code == errc::connection_failed) close();
   return db_error{code, std::move(message), {}};
 }
 
 db_error pg_connection::connection_error(std::string_view what) {
-  if (deadline_hit_) return fail(errc::query_timeout, std::string(what) + ": deadline exceeded");
   return fail(errc::connection_failed, std::string(what) + ": " + trimmed(conn_ ? PQerrorMessage(conn_) : nullptr));
 }
 
-void pg_connection::arm_deadline(clock::time_point deadline) {
-  deadline_hit_ = false;
-  deadline_timer_.expires_at(deadline);
-  std::weak_ptr<pg_connection*> weak = self_;
-  deadline_timer_.async_wait([weak](error_code ec) {
-    if (ec) return;  // disarmed
-    auto self = weak.lock();
-    if (!self) return;
-    pg_connection* conn = *self;
-    conn->deadline_hit_ = true;
-    // Wakes the pending readiness wait with operation_aborted.
-    if (conn->socket_) conn->socket_->cancel();
-  });
+void pg_connection::request_server_cancel() noexcept {
+  if (conn_) cancel_ = detail::send_cancel(PQgetCancel(conn_));
 }
 
-void pg_connection::disarm_deadline() noexcept { deadline_timer_.cancel(); }
+db_error pg_connection::interrupted(wait_status why, std::string_view what) {
+  if (why == wait_status::failed) return connection_error(what);
+  const errc code = why == wait_status::deadline ? errc::query_timeout : errc::cancelled;
+  std::string message = std::string(what) + (why == wait_status::deadline ? ": deadline exceeded" : ": cancelled");
+  if (connecting_) {
+    // A half-open connection is worth nothing: close it.
+    close();
+    return db_error{why == wait_status::deadline ? errc::connection_failed : errc::cancelled, std::move(message), {}};
+  }
+  if (in_flight_) {
+    // The statement may be running: stop it on the server now, and keep the
+    // connection out of use until recover() has read it back to idle.
+    request_server_cancel();
+    needs_recovery_ = true;
+  }
+  return db_error{make_error_code(code), std::move(message), {}};
+}
 
-asio::awaitable<error_code> pg_connection::wait_ready(wait_for what) {
-  if (deadline_hit_) co_return asio::error::operation_aborted;
+asio::awaitable<pg_connection::wait_status> pg_connection::wait_ready(wait_for what) {
+  if (deadline_.expired()) co_return wait_status::deadline;
+  if (co_await detail::cancellation_requested()) co_return wait_status::cancelled;
+  if (what == wait_for::read && tls_pending()) co_return wait_status::ready;
   // Edge-triggered reactor: data that arrived before this wait (and that libpq did
   // not read yet) raises no new edge. Look first; wait only if nothing is there.
   pollfd pfd{PQsocket(conn_), static_cast<short>(what == wait_for::read ? POLLIN : POLLOUT), 0};
-  if (::poll(&pfd, 1, 0) > 0) co_return error_code{};
+  if (::poll(&pfd, 1, 0) > 0) co_return wait_status::ready;
   auto [ec] = co_await socket_->async_wait(
       what == wait_for::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
       use_tuple);
-  if (deadline_hit_) co_return asio::error::operation_aborted;
-  co_return ec;
+  if (deadline_.expired()) co_return wait_status::deadline;
+  if (co_await detail::cancellation_requested()) co_return wait_status::cancelled;
+  co_return ec ? wait_status::failed : wait_status::ready;
 }
 
 asio::awaitable<db_result<void>> pg_connection::connect(std::string conninfo, clock::time_point deadline) {
-  close();
-  broken_ = false;
-  const char* keys[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), "hookstream", nullptr};
-  conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  co_return co_await detail::reporting_cancellation(connect_steps(std::move(conninfo), deadline));
+}
+
+asio::awaitable<db_result<void>> pg_connection::resolve_and_start(const std::string& conninfo,
+                                                                 clock::time_point deadline) {
+  auto parsed = detail::connect_target::parse(conninfo);
+  if (auto* error = std::get_if<std::string>(&parsed)) co_return fail(errc::connection_failed, "connect: " + *error);
+  const auto& target = std::get<detail::connect_target>(parsed);
+
+  const auto& names = target.names_to_resolve();
+  auto job = std::make_shared<resolve_job>(executor_);
+  job->addresses.resize(names.size());
+  job->pending = names.size();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    job->resolver.async_resolve(
+        names[i], "", asio::ip::tcp::resolver::flags{},
+        [job, i, name = names[i]](error_code ec, const asio::ip::tcp::resolver::results_type& results) {
+          if (ec) {
+            job->errors += (job->errors.empty() ? "" : "; ") + name + ": " + ec.message();
+          } else {
+            for (const auto& entry : results) {
+              std::string a = entry.endpoint().address().to_string();
+              auto& list = job->addresses[i];
+              if (std::find(list.begin(), list.end(), a) == list.end()) list.push_back(std::move(a));
+            }
+          }
+          if (--job->pending == 0) job->timer.cancel();
+        });
+  }
+  if (job->pending > 0) {
+    job->timer.expires_at(deadline);
+    co_await job->timer.async_wait(use_tuple);
+    if (job->pending > 0) {
+      job->resolver.cancel();
+      if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "resolve: cancelled", {}};
+      co_return fail(errc::connection_failed, "resolve: deadline exceeded");
+    }
+  }
+  auto options = target.with_addresses(job->addresses);
+  if (!options) co_return fail(errc::connection_failed, "could not resolve the database host: " + job->errors);
+
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : *options) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back("fallback_application_name");
+  values.push_back("hookstream");
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/0);
   if (!conn_) co_return fail(errc::connection_failed, "out of memory");
   if (PQstatus(conn_) == CONNECTION_BAD) co_return connection_error("connect");
   if (PQsetnonblocking(conn_, 1) != 0) co_return connection_error("set non-blocking");
+  PQsetNoticeReceiver(conn_, &pg_connection::on_notice, this);
+  co_return db_result<void>{};
+}
 
-  arm_deadline(deadline);
+asio::awaitable<db_result<void>> pg_connection::connect_steps(std::string conninfo, clock::time_point deadline) {
+  close();
+  broken_ = false;
+  if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "connect: cancelled", {}};
+  if (auto started = co_await resolve_and_start(conninfo, deadline); !started) {
+    close();
+    co_return started.error();
+  }
+
+  connecting_ = true;
+  struct end_connecting {
+    pg_connection* c;
+    ~end_connecting() {
+      c->connecting_ = false;
+      c->deadline_.disarm();
+    }
+  } guard{this};
+  deadline_.arm(deadline);
   for (PostgresPollingStatusType status = PGRES_POLLING_WRITING;;) {
     if (status == PGRES_POLLING_OK) break;
     if (status == PGRES_POLLING_FAILED) co_return connection_error("connect");
     // libpq may switch sockets while it tries the hosts of a multi-host URL, so the
     // descriptor is wrapped afresh for every step and released right after.
     socket_.emplace(executor_, PQsocket(conn_));
-    auto ec = co_await wait_ready(status == PGRES_POLLING_READING ? wait_for::read : wait_for::write);
+    auto w = co_await wait_ready(status == PGRES_POLLING_READING ? wait_for::read : wait_for::write);
     socket_->release();
     socket_.reset();
-    if (ec) co_return connection_error("connect");
+    if (w != wait_status::ready) co_return interrupted(w, "connect");
     status = PQconnectPoll(conn_);
   }
-  disarm_deadline();
   socket_.emplace(executor_, PQsocket(conn_));
+  last_alive_ = clock::now();
   co_return db_result<void>{};
 }
 
@@ -126,7 +250,7 @@ asio::awaitable<db_result<void>> pg_connection::flush_output() {
     // buffer, so waiting for writability alone cannot deadlock against a server
     // that is blocked writing results back to us. Read what is there anyway.
     if (PQconsumeInput(conn_) == 0) co_return connection_error("receive");
-    if (auto ec = co_await wait_ready(wait_for::write)) co_return connection_error("send");
+    if (auto w = co_await wait_ready(wait_for::write); w != wait_status::ready) co_return interrupted(w, "send");
   }
 }
 
@@ -135,7 +259,7 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
   std::optional<db_error> error;
   for (;;) {
     while (PQisBusy(conn_)) {
-      if (auto ec = co_await wait_ready(wait_for::read)) co_return connection_error("receive");
+      if (auto w = co_await wait_ready(wait_for::read); w != wait_status::ready) co_return interrupted(w, "receive");
       if (PQconsumeInput(conn_) == 0) co_return connection_error("receive");
     }
     PGresult* raw = PQgetResult(conn_);
@@ -151,13 +275,21 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
         if (!error) {
           const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
           db_error e{errc::query_failed, trimmed(PQresultErrorMessage(raw)), state ? state : ""};
-          // 57014 = query_canceled: statement_timeout fired on the server.
-          if (e.sqlstate == "57014") e.code = errc::query_timeout;
+          // 57014 = query_canceled (statement_timeout); 57P01 and friends end the session.
+          e.code = classify_sqlstate(e.sqlstate);
           error = std::move(e);
         }
       }
     }
   }
+  in_flight_ = false;
+  if (PQstatus(conn_) != CONNECTION_OK || (error && error->code == errc::connection_failed)) {
+    db_error e = error ? std::move(*error) : db_error{errc::connection_failed, "connection lost", {}};
+    close();
+    e.code = errc::connection_failed;
+    co_return e;
+  }
+  last_alive_ = clock::now();
   if (error) co_return std::move(*error);
   co_return std::move(kept);
 }
@@ -165,19 +297,31 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
 asio::awaitable<db_result<query_result>> pg_connection::execute(std::string_view sql,
                                                                 std::span<const query_param> params,
                                                                 result_format format, clock::time_point deadline) {
-  if (!is_open()) co_return fail(errc::connection_failed, "connection is not open");
-  arm_deadline(deadline);
+  co_return co_await detail::reporting_cancellation(run_statement(sql, params, format, deadline));
+}
+
+asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::string_view sql,
+                                                                      std::span<const query_param> params,
+                                                                      result_format format,
+                                                                      clock::time_point deadline) {
+  if (!is_open() || needs_recovery_ || server_closing_)
+    co_return fail(errc::connection_failed, needs_recovery_ ? "connection is being recovered" : "connection is not open");
+  if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "execute: cancelled", {}};
+  deadline_.arm(deadline);
   struct disarm_on_exit {
     pg_connection* c;
-    ~disarm_on_exit() { c->disarm_deadline(); }
+    ~disarm_on_exit() { c->deadline_.disarm(); }
   } guard{this};
 
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
-    std::string name = "hs" + std::to_string(statements_.size() + 1);
+    // Names are never reused: a prepare that was interrupted may still have
+    // created its statement on the server.
+    std::string name = "hs" + std::to_string(++next_statement_);
     std::string text(sql);
     if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr))
       co_return connection_error("prepare");
+    in_flight_ = true;
     if (auto r = co_await flush_output(); !r) co_return r.error();
     auto prepared = co_await read_results();
     if (!prepared) co_return prepared.error();
@@ -187,8 +331,8 @@ asio::awaitable<db_result<query_result>> pg_connection::execute(std::string_view
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size());
   std::vector<int> formats(params.size(), 0);
-  // Text parameters need not be NUL-terminated when lengths are given... except
-  // that libpq ignores lengths for text-format parameters, so copy them.
+  // libpq ignores lengths for text-format parameters, so they must be
+  // NUL-terminated: copy them.
   std::vector<std::string> storage;
   storage.reserve(params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -201,22 +345,128 @@ asio::awaitable<db_result<query_result>> pg_connection::execute(std::string_view
   if (!PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
                            lengths.data(), formats.data(), static_cast<int>(format)))
     co_return connection_error("send");
+  in_flight_ = true;
   if (auto r = co_await flush_output(); !r) co_return r.error();
-  co_return co_await read_results();
+  auto result = co_await read_results();
+  if (result) ++results_received_;
+  co_return result;
 }
 
 asio::awaitable<db_result<query_result>> pg_connection::execute_script(std::string_view sql,
                                                                        clock::time_point deadline) {
-  if (!is_open()) co_return fail(errc::connection_failed, "connection is not open");
-  arm_deadline(deadline);
+  co_return co_await detail::reporting_cancellation(run_script(sql, deadline));
+}
+
+asio::awaitable<db_result<query_result>> pg_connection::run_script(std::string_view sql, clock::time_point deadline) {
+  if (!is_open() || needs_recovery_ || server_closing_)
+    co_return fail(errc::connection_failed, needs_recovery_ ? "connection is being recovered" : "connection is not open");
+  if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "execute: cancelled", {}};
+  deadline_.arm(deadline);
   struct disarm_on_exit {
     pg_connection* c;
-    ~disarm_on_exit() { c->disarm_deadline(); }
+    ~disarm_on_exit() { c->deadline_.disarm(); }
   } guard{this};
   std::string text(sql);
   if (!PQsendQuery(conn_, text.c_str())) co_return connection_error("send");
+  in_flight_ = true;
   if (auto r = co_await flush_output(); !r) co_return r.error();
-  co_return co_await read_results();
+  auto result = co_await read_results();
+  if (result) ++results_received_;
+  co_return result;
+}
+
+asio::awaitable<bool> pg_connection::recover(clock::time_point deadline) {
+  co_return co_await detail::reporting_cancellation(run_recovery(deadline));
+}
+
+asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
+  if (!needs_recovery_) co_return usable();
+  if (!is_open()) {
+    close();
+    co_return false;
+  }
+  deadline_.arm(deadline);
+  struct disarm_on_exit {
+    pg_connection* c;
+    ~disarm_on_exit() { c->deadline_.disarm(); }
+  } guard{this};
+  auto give_up = [this] {
+    close();
+    return false;
+  };
+
+  // The statement may not have left libpq's buffer when it was interrupted; then
+  // the first cancel reached an idle backend and did nothing. Send the rest, and
+  // cancel again now that the statement is surely on the server.
+  bool was_unsent = false;
+  for (;;) {
+    const int r = PQflush(conn_);
+    if (r == 0) break;
+    if (r < 0 || PQconsumeInput(conn_) == 0) co_return give_up();
+    was_unsent = true;
+    if (co_await wait_ready(wait_for::write) != wait_status::ready) co_return give_up();
+  }
+  if (was_unsent) request_server_cancel();
+
+  // Read the statement's results up to ReadyForQuery (PQgetResult's null). They
+  // end in 57014 when the cancel stopped the statement, or normally when it
+  // finished first.
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (co_await wait_ready(wait_for::read) != wait_status::ready) co_return give_up();
+      if (PQconsumeInput(conn_) == 0) co_return give_up();
+    }
+    PGresult* raw = PQgetResult(conn_);
+    if (!raw) break;
+    PQclear(raw);
+  }
+  in_flight_ = false;
+
+  // Whatever ended the statement, the next one must not meet our cancel: wait
+  // until PQcancel has returned, i.e. the server has signalled the backend. A
+  // 57014 above does not prove that: statement_timeout raises the same SQLSTATE,
+  // and a cancel still on its way would then stop the next statement. Once the
+  // signal is sent, the idle backend takes it before it reads anything new, and
+  // ignores it.
+  if (cancel_) {
+    asio::steady_timer tick(executor_);
+    while (cancel_->get() == detail::cancel_outcome::state::pending) {
+      if (clock::now() >= deadline) co_return give_up();
+      tick.expires_after(std::chrono::milliseconds(1));
+      co_await tick.async_wait(use_tuple);
+    }
+  }
+  cancel_.reset();
+  needs_recovery_ = false;
+  if (!usable()) co_return give_up();
+  last_alive_ = clock::now();
+  co_return true;
+}
+
+bool pg_connection::check_alive() noexcept {
+  if (!usable()) {
+    close();
+    return false;
+  }
+  // A few rounds at most: each either finds nothing, or reads what is there.
+  for (int round = 0; round < 4; ++round) {
+    pollfd pfd{PQsocket(conn_), POLLIN, 0};
+    const int n = ::poll(&pfd, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (n > 0 && (pfd.revents & (POLLERR | POLLNVAL)))) {
+      close();
+      return false;
+    }
+    if (n == 0 && !tls_pending()) return true;
+    // Something arrived on an idle connection: a FATAL notice (shutdown,
+    // terminated backend) and/or end of file. libpq reads it; end of file makes
+    // the connection bad, a FATAL notice sets server_closing_.
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK || server_closing_) {
+      close();
+      return false;
+    }
+  }
+  return usable();
 }
 
 }  // namespace hookstream::storage

@@ -5,16 +5,38 @@
 // thread running its executor's io_context (see pg_connection.hpp for why).
 //
 // Limits, all explicit (`pool_config`):
-//  - at most `max_size` connections, open or opening;
+//  - at most `max_size` connections, open, opening, or being recovered after a
+//    cancelled statement: the database never carries more statements from this
+//    pool than that;
 //  - at most `max_connecting` being opened at once, and after a failed attempt the
-//    next waits an exponentially growing back-off: a database outage never turns
-//    into a reconnect storm;
+//    next waits an exponentially growing back-off (capped at `backoff_max`): a
+//    database outage never turns into a reconnect storm;
 //  - at most `max_waiters` coroutines queued for a connection; one more fails at
 //    once with `errc::pool_exhausted` (shed load fast instead of queueing forever);
 //  - every `acquire` has a deadline and fails with `errc::acquire_timeout` past it.
 //
+// Faults:
+//  - Before an idle connection is lent, a non-blocking check (poll + read) finds
+//    one the server has closed (restart, failover, terminated backend); it is
+//    dropped, not lent.
+//  - While the database is known down (the last connect failed and nothing is
+//    open), `acquire` fails at once with `errc::connection_failed`, and one
+//    background attempt at a time reconnects at the back-off's pace; a successful
+//    connect resets the back-off and ends the outage.
+//  - `with_connection` runs read-only work once more on a connection proven alive
+//    when the first attempt lost its connection before any result arrived.
+//  - A connection whose statement was interrupted (deadline or cancellation, see
+//    pg_connection.hpp) is recovered in the background when it comes back: the
+//    cancel request lands, the results are read up to idle, and it is reused; if
+//    that takes longer than `cancel_timeout` it is closed. While recovering it
+//    still counts toward `max_size`.
+//
 // Health: a connection returned broken or inside a transaction is dropped, not
 // reused; the pool opens a new one when a waiter needs it.
+//
+// Cancellation: `acquire` and `with_connection` honour Asio per-operation
+// cancellation of the awaiting coroutine (terminal cancellation through its
+// cancellation slot): they end at once with `errc::cancelled`.
 //
 // Lifetime: `pooled_connection` keeps the pool's state alive, so a connection
 // handed out may outlive the `connection_pool` object; `close()` (or destroying the
@@ -31,6 +53,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace hookstream::storage {
 
@@ -43,21 +66,34 @@ struct pool_config {
   std::chrono::milliseconds connect_timeout{5000};
   /// Server-side `statement_timeout` set on every connection (0 = none).
   std::chrono::milliseconds statement_timeout{5000};
+  /// Back-off between failed connection attempts: doubles from `backoff_initial`
+  /// up to `backoff_max`, which bounds how late a recovered database is noticed.
   std::chrono::milliseconds backoff_initial{100};
-  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds backoff_max{500};
+  /// How long a connection whose statement was interrupted may take to be idle
+  /// again (the cancel landing and the rest of its results read); past it, it is
+  /// closed.
+  std::chrono::milliseconds cancel_timeout{2000};
 };
 
 struct pool_stats {
   std::size_t idle = 0;
   std::size_t in_use = 0;
   std::size_t connecting = 0;
+  std::size_t recovering = 0;        ///< connections whose interrupted statement is being cancelled
   std::size_t waiting = 0;
+  bool database_down = false;        ///< the last connect failed and nothing is open
   std::uint64_t acquired = 0;        ///< total successful acquires
   std::uint64_t exhausted = 0;       ///< acquires refused because the waiter queue was full
   std::uint64_t timed_out = 0;       ///< acquires that hit their deadline
+  std::uint64_t refused_down = 0;    ///< acquires failed at once because the database is down
   std::uint64_t connects = 0;        ///< connections opened
   std::uint64_t connect_failures = 0;
   std::uint64_t dropped = 0;         ///< connections discarded as unhealthy
+  std::uint64_t stale = 0;           ///< idle connections found closed by the server before lending
+  std::uint64_t recoveries = 0;      ///< interrupted statements cancelled on the server
+  std::uint64_t recovered = 0;       ///< of those, connections reused afterwards
+  std::uint64_t retries = 0;         ///< with_connection work run a second time
 };
 
 namespace detail {
@@ -96,8 +132,25 @@ class connection_pool {
   /// Waits for a usable connection until `deadline`. Errors: `pool_exhausted`,
   /// `acquire_timeout` (its message says why, e.g. the last connect error),
   /// `connection_failed` when the database cannot be reached and nothing else is
-  /// open, `pool_closed`.
+  /// open (at once while the outage is known), `cancelled`, `pool_closed`.
   boost::asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline);
+
+  /// Acquires a connection, runs `work(pg_connection&)` on it and returns its
+  /// result, releasing the connection as soon as `work` returns (results own
+  /// their data and outlive it). `work` returns `awaitable<db_result<T>>`.
+  ///
+  /// Retry: when `work` fails with `connection_failed` before any result arrived
+  /// on the connection (the server closed it: a restart, a failover, a terminated
+  /// backend), `work` runs once more on a connection proven alive after that
+  /// failure (idle connections older than it are closed, not lent). So `work`
+  /// must be safe to repeat: read-only, or idempotent. It must not keep the
+  /// `pg_connection&` beyond its return.
+  ///
+  /// Errors: those of `acquire` (for the first or the second acquisition), else
+  /// whatever `work` returned.
+  template <class Work>
+  auto with_connection(Work work, clock::time_point acquire_deadline)
+      -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type>;
 
   /// Opens up to `count` connections ahead of demand (e.g. at start-up).
   void warm_up(std::size_t count);
@@ -108,7 +161,35 @@ class connection_pool {
   void close();
 
  private:
+  // Like acquire, but lends only a connection the server proved alive at or after
+  // `alive_since`.
+  boost::asio::awaitable<db_result<pooled_connection>> acquire_alive_since(clock::time_point deadline,
+                                                                           clock::time_point alive_since);
+  void count_retry() noexcept;
+
   std::shared_ptr<detail::pool_state> state_;
 };
+
+template <class Work>
+auto connection_pool::with_connection(Work work, clock::time_point acquire_deadline)
+    -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type> {
+  using result_type = typename std::invoke_result_t<Work&, pg_connection&>::value_type;
+  auto conn = co_await acquire(acquire_deadline);
+  if (!conn) co_return result_type(conn.error());
+  const auto results_before = (*conn)->results_received();
+  result_type first = co_await work(**conn);
+  const bool retry = !first && first.error().code == errc::connection_failed &&
+                     (*conn)->results_received() == results_before;
+  const auto failed_at = clock::now();
+  *conn = pooled_connection{};  // released (and, being closed, dropped) now
+  if (!retry) co_return first;
+
+  count_retry();
+  auto fresh = co_await acquire_alive_since(acquire_deadline, failed_at);
+  if (!fresh) co_return result_type(fresh.error());
+  result_type second = co_await work(**fresh);
+  *fresh = pooled_connection{};
+  co_return second;
+}
 
 }  // namespace hookstream::storage

@@ -10,6 +10,7 @@
 #include <boost/system/result.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace hookstream::storage {
 
@@ -21,6 +22,7 @@ enum class errc {
   acquire_timeout,        ///< no connection became free before the deadline
   pool_closed,            ///< the pool is shutting down
   protocol_error,         ///< the result did not have the expected shape
+  cancelled,              ///< the caller abandoned the operation (Asio per-operation cancellation)
 };
 
 const boost::system::error_category& storage_category() noexcept;
@@ -36,6 +38,13 @@ struct db_error {
   /// SQLSTATE when the server reported one (e.g. "57014" for a cancelled query).
   std::string sqlstate;
 };
+
+/// What a server-reported SQLSTATE means for the caller: `query_timeout` for a
+/// cancelled statement (57014, e.g. `statement_timeout`), `connection_failed` for
+/// the classes that end or refuse the session (08xxx connection exceptions, 57P01
+/// admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many
+/// connections), `query_failed` for everything else.
+errc classify_sqlstate(std::string_view sqlstate) noexcept;
 
 /// Throws `std::runtime_error` with the code and the message; used by `result::value()`.
 [[noreturn]] void throw_exception_from_error(const db_error& e, const boost::source_location& loc);

@@ -1,35 +1,53 @@
 // One non-blocking libpq connection driven by an Asio event loop.
 //
-// Nothing here blocks the thread: connecting uses PQconnectStart/PQconnectPoll,
+// Nothing here blocks the thread: host names are resolved with Asio's resolver
+// (libpq then connects to the addresses through `hostaddr`, see
+// detail/connect_target.hpp), connecting uses PQconnectStartParams/PQconnectPoll,
 // queries are sent with PQsendQueryPrepared and read with PQconsumeInput/PQisBusy,
-// and the coroutine suspends on socket readiness in between.
+// the coroutine suspends on socket readiness in between, and cancel requests are
+// sent by a helper thread (libpq 15's PQcancel blocks).
 //
 // Socket ownership: libpq owns the socket. We wrap it in a
 // `posix::stream_descriptor` only to wait for readiness and always `release()` it
 // before libpq could close it, so Asio never closes a descriptor it does not own.
 //
+// Readiness: Asio's epoll reactor is edge-triggered and its waits are not
+// speculative, so before each wait we poll(2) the socket for data libpq left
+// unread, and with TLS we first ask OpenSSL whether it holds decrypted bytes that
+// libpq has not taken yet (SSL_has_pending): those are invisible to poll(2).
+//
 // Thread-safety: a connection is used by one coroutine at a time, on an executor
 // whose `io_context` is run by one thread (hookstream runs one io_context per
-// thread). That matters beyond data races: Asio's epoll reactor is edge-triggered
-// and its waits are not speculative, so before each wait we poll(2) the socket for
-// data libpq left unread; the check is race-free only when the reactor cannot run
-// on another thread between the poll and the wait.
+// thread). That matters beyond data races: the poll-before-wait check above is
+// race-free only when the reactor cannot run on another thread in between.
 //
-// Errors: every failure is a `db_error`. After `connection_failed` or
-// `query_timeout` raised by the client-side deadline, the connection is unusable
-// (`usable()` is false) and must be dropped; after a server-side error
-// (`query_failed`, or `query_timeout` from `statement_timeout`) it stays usable.
+// Deadlines and cancellation: every operation takes a deadline, and `connect`,
+// `execute` and `execute_script` honour Asio per-operation cancellation of the
+// awaiting coroutine (terminal cancellation through its cancellation slot, e.g.
+// a co_spawn bound to a cancellation_signal): the caller gets
+// `errc::query_timeout` (deadline) or `errc::cancelled` (cancellation) at once.
+// If the statement had already been handed to libpq, a cancel request goes to
+// the server at that moment (off the event loop) and the connection is left
+// `needs_recovery()`: it must not run anything else until `recover()` has read
+// it back to idle (the pool does this). An interrupted `connect` closes.
+// If the awaiting coroutine is already cancelled when it calls an operation,
+// Asio itself throws `operation_aborted` at the co_await, as for any operation.
+//
+// Errors: every failure is a `db_error`. After `connection_failed` the connection
+// is closed and must be dropped; after a server-side error (`query_failed`, or
+// `query_timeout` from `statement_timeout`) it stays usable.
 #pragma once
 
+#include <hookstream/storage/detail/operation_deadline.hpp>
 #include <hookstream/storage/error.hpp>
 #include <hookstream/storage/query_result.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -48,6 +66,10 @@ using query_param = std::optional<std::string_view>;
 
 enum class result_format { text = 0, binary = 1 };
 
+namespace detail {
+class cancel_outcome;
+}
+
 class pg_connection {
  public:
   explicit pg_connection(boost::asio::any_io_executor executor);
@@ -55,7 +77,10 @@ class pg_connection {
   pg_connection(const pg_connection&) = delete;
   pg_connection& operator=(const pg_connection&) = delete;
 
-  /// Opens the connection. `conninfo` is a libpq URL or key=value string.
+  /// Opens the connection. `conninfo` is a libpq URL or key=value string; host
+  /// names in it are resolved asynchronously (libpq gets them as `hostaddr`, the
+  /// name stays `host` for TLS and .pgpass). `application_name` defaults to
+  /// "hookstream". Errors: `connection_failed` (also past `deadline`), `cancelled`.
   boost::asio::awaitable<db_result<void>> connect(std::string conninfo, clock::time_point deadline);
 
   /// Runs one statement with the extended protocol. The statement is prepared on
@@ -68,33 +93,77 @@ class pg_connection {
   /// parameters): migrations, SET, BEGIN/COMMIT. Returns the last result.
   boost::asio::awaitable<db_result<query_result>> execute_script(std::string_view sql, clock::time_point deadline);
 
+  /// After an interrupted operation (`needs_recovery()`): finishes sending what
+  /// libpq still holds, reads the statement's results until the connection is
+  /// idle again, and waits until the cancel request has been delivered (so it
+  /// cannot hit a later statement). Returns true when the connection is usable
+  /// again; false, and closed, when that did not happen by `deadline` or the
+  /// connection broke. Without `needs_recovery()`, returns `usable()`.
+  boost::asio::awaitable<bool> recover(clock::time_point deadline);
+
+  /// Checks without waiting that the server has not closed an idle connection:
+  /// reads what the socket holds (a FATAL notice, end of file) and returns false,
+  /// closing the connection, when it is gone. Cheap (a poll(2) with no timeout).
+  bool check_alive() noexcept;
+
   /// True when the connection is open and not known broken (maybe in a transaction).
   bool is_open() const noexcept;
-  /// True when the connection is open, idle (no transaction) and not known broken.
+  /// True when open, idle (no transaction), with no interrupted statement.
   bool usable() const noexcept;
+  /// True after an operation was interrupted with its statement in flight.
+  bool needs_recovery() const noexcept { return needs_recovery_; }
   /// Closes now. Safe to call at any time, also while nothing is pending.
   void close() noexcept;
+
+  /// Statements that returned their result (a prepare does not count; never
+  /// decreases).
+  std::uint64_t results_received() const noexcept { return results_received_; }
+  /// When the server last proved alive: the connect, or the last result.
+  clock::time_point last_alive() const noexcept { return last_alive_; }
+  /// The server process serving this connection (0 when closed).
+  int backend_pid() const noexcept;
+  /// PQserverVersion, e.g. 150018 (0 when closed).
+  int server_version() const noexcept;
+  /// True when the connection is encrypted with TLS.
+  bool tls_in_use() const noexcept;
 
   std::size_t prepared_statements() const noexcept { return statements_.size(); }
 
  private:
   enum class wait_for { read, write };
-  boost::asio::awaitable<boost::system::error_code> wait_ready(wait_for what);
+  enum class wait_status { ready, deadline, cancelled, failed };
+  boost::asio::awaitable<wait_status> wait_ready(wait_for what);
+  boost::asio::awaitable<db_result<void>> resolve_and_start(const std::string& conninfo, clock::time_point deadline);
+  boost::asio::awaitable<db_result<void>> connect_steps(std::string conninfo, clock::time_point deadline);
+  boost::asio::awaitable<db_result<query_result>> run_statement(std::string_view sql,
+                                                                std::span<const query_param> params,
+                                                                result_format format, clock::time_point deadline);
+  boost::asio::awaitable<db_result<query_result>> run_script(std::string_view sql, clock::time_point deadline);
+  boost::asio::awaitable<bool> run_recovery(clock::time_point deadline);
   boost::asio::awaitable<db_result<void>> flush_output();
   boost::asio::awaitable<db_result<query_result>> read_results();
-  void arm_deadline(clock::time_point deadline);
-  void disarm_deadline() noexcept;
+  bool tls_pending() const noexcept;
+  void request_server_cancel() noexcept;
+  db_error interrupted(wait_status why, std::string_view what);
   db_error fail(errc code, std::string message = {});
   db_error connection_error(std::string_view what);
+  static void on_notice(void* self, const struct pg_result* notice);
 
   boost::asio::any_io_executor executor_;
   ::pg_conn* conn_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
-  boost::asio::steady_timer deadline_timer_;
-  bool deadline_hit_ = false;
+  detail::operation_deadline deadline_;
   bool broken_ = false;
-  // Lets a deadline handler that was already queued see that we are gone.
-  std::shared_ptr<pg_connection*> self_;
+  bool connecting_ = false;
+  // A statement was handed to libpq and its results are not all read yet.
+  bool in_flight_ = false;
+  bool needs_recovery_ = false;
+  // The server sent a FATAL notice while idle: it is closing this session.
+  bool server_closing_ = false;
+  std::shared_ptr<const detail::cancel_outcome> cancel_;
+  std::uint64_t results_received_ = 0;
+  clock::time_point last_alive_{};
+  std::uint64_t next_statement_ = 0;
   // Transparent hashing: looking a statement up by string_view allocates nothing.
   struct text_hash {
     using is_transparent = void;
