@@ -157,6 +157,9 @@ class pg_connection {
   bool connecting_ = false;
   // A statement was handed to libpq and its results are not all read yet.
   bool in_flight_ = false;
+  // Readiness found without waiting, in a row: a large result streaming in
+  // would otherwise be read in one go, holding the event loop (see wait_ready).
+  unsigned ready_without_waiting_ = 0;
   bool needs_recovery_ = false;
   // The server sent a FATAL notice while idle: it is closing this session.
   bool server_closing_ = false;
