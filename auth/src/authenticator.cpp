@@ -90,12 +90,12 @@ asio::awaitable<auth_result> authenticator::lookup_api_key(std::string_view key,
   if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
 
   auto conn = co_await pool_.acquire(acquire_deadline);
-  if (!conn) co_return auth_error{std::move(conn.error())};
+  if (!conn) co_return auth_error{conn.error()};
   // bytea parameter in text format: '\x' followed by hex.
   const std::string hash_param = "\\x" + encoding::to_hex(digest);
   const std::array<storage::query_param, 1> params{std::string_view(hash_param)};
   auto rows = co_await (*conn)->execute(api_key_sql, params, storage::result_format::binary, deadline);
-  if (!rows) co_return auth_error{std::move(rows.error())};
+  if (!rows) co_return auth_error{rows.error()};
   if (rows->rows() == 0) {
     cache_.store(cache_key, auth_failure::invalid_api_key, clock::now());
     co_return auth_error{auth_failure::invalid_api_key};
@@ -114,11 +114,11 @@ asio::awaitable<auth_result> authenticator::lookup_session(const std::string& to
   if (auto hit = cache_.find(cache_key, clock::now())) co_return as_result(*hit);
 
   auto conn = co_await pool_.acquire(acquire_deadline);
-  if (!conn) co_return auth_error{std::move(conn.error())};
+  if (!conn) co_return auth_error{conn.error()};
   const std::array<storage::query_param, 2> params{
       std::string_view(token), env_id.empty() ? storage::query_param{} : storage::query_param{env_id}};
   auto rows = co_await (*conn)->execute(session_sql, params, storage::result_format::binary, deadline);
-  if (!rows) co_return auth_error{std::move(rows.error())};
+  if (!rows) co_return auth_error{rows.error()};
 
   auto fail = [&](auth_failure f) -> auth_result {
     cache_.store(cache_key, f, clock::now());
