@@ -25,6 +25,13 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_exhausted_.store(s.exhausted, r);
   pool_timed_out_.store(s.timed_out, r);
   pool_connect_failures_.store(s.connect_failures, r);
+  pool_recovering_.store(s.recovering, r);
+  pool_database_down_.store(s.database_down ? 1 : 0, r);
+  pool_refused_down_.store(s.refused_down, r);
+  pool_stale_.store(s.stale, r);
+  pool_recoveries_.store(s.recoveries, r);
+  pool_recovered_.store(s.recovered, r);
+  pool_retries_.store(s.retries, r);
 }
 
 server_metrics& metrics_registry::add_worker() {
@@ -91,6 +98,20 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::pool_timed_out_, "counter");
   gauge("hookstream_db_pool_connect_failures_total", "Failed connection attempts.",
         &server_metrics::pool_connect_failures_, "counter");
+  gauge("hookstream_db_pool_recovering", "Connections whose interrupted statement is being cancelled.",
+        &server_metrics::pool_recovering_);
+  gauge("hookstream_db_pool_database_down", "Workers whose pool knows the database is down (0 or the worker count).",
+        &server_metrics::pool_database_down_);
+  gauge("hookstream_db_pool_refused_down_total", "Acquires failed at once while the database was known down.",
+        &server_metrics::pool_refused_down_, "counter");
+  gauge("hookstream_db_pool_stale_total", "Idle connections found closed by the server before being lent.",
+        &server_metrics::pool_stale_, "counter");
+  gauge("hookstream_db_pool_cancels_total", "Interrupted statements cancelled on the server.",
+        &server_metrics::pool_recoveries_, "counter");
+  gauge("hookstream_db_pool_cancels_recovered_total", "Connections reused after their statement was cancelled.",
+        &server_metrics::pool_recovered_, "counter");
+  gauge("hookstream_db_retries_total", "Read-only work run again on a fresh connection after losing one.",
+        &server_metrics::pool_retries_, "counter");
   gauge("hookstream_auth_lookups_total", "Credential look-ups sent to the database (cache misses).",
         &server_metrics::auth_lookups_, "counter");
   std::uint64_t readiness_checks = 0;  // one probe per process: every worker publishes the same figure

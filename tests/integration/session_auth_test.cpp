@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdio>
+#include <thread>
 
 using namespace hookstream;
 using namespace std::chrono_literals;
@@ -133,6 +134,23 @@ BOOST_AUTO_TEST_CASE(expired_sessions_orgless_sessions_and_non_members_are_401) 
   db.exec("UPDATE \"session\" SET \"expiresAt\" = now() - interval '1 second' WHERE token = " +
           test::quote(session.token));
   check_401(get({"Cookie: " + session.cookie}), "invalid or expired session");
+}
+
+// A session that never expires ('infinity') is cached like any other: for the
+// cache's TTL, not "forever" and not "never" (its expiry once overflowed).
+BOOST_AUTO_TEST_CASE(a_session_that_never_expires_is_cached_for_the_ttl) {
+  db.exec("UPDATE \"session\" SET \"expiresAt\" = 'infinity' WHERE token = " + test::quote(session.token));
+  test::test_server cached(1, [](server::server_config& c) {
+    c.handler.auth.session_secrets = {secret};
+    c.handler.auth.cache_ttl = 400ms;
+  });
+  BOOST_REQUIRE(cached.get("/v1/delivery-attempts", {"Cookie: " + session.cookie}).status == 200u);
+  db.exec("DELETE FROM \"session\" WHERE token = " + test::quote(session.token));
+  // Still trusted within the TTL (the cache answered)...
+  BOOST_TEST(cached.get("/v1/delivery-attempts", {"Cookie: " + session.cookie}).status == 200u);
+  std::this_thread::sleep_for(500ms);
+  // ...and refused once it passed.
+  BOOST_TEST(cached.get("/v1/delivery-attempts", {"Cookie: " + session.cookie}).status == 401u);
 }
 
 BOOST_AUTO_TEST_CASE(an_api_key_wins_over_a_cookie) {

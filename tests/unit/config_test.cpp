@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Every environment variable the parser reads.
-constexpr std::array<const char*, 16> config_env_vars{
+constexpr std::array<const char*, 17> config_env_vars{
     "HOOKSTREAM_LISTEN",
     "DATABASE_URL",
     "HOOKSTREAM_THREADS",
@@ -35,6 +35,7 @@ constexpr std::array<const char*, 16> config_env_vars{
     "HOOKSTREAM_MAX_CONNECTIONS",
     "HOOKSTREAM_NO_MIGRATE",
     "HOOKSTREAM_MIGRATE_ONLY",
+    "HOOKSTREAM_CURSOR_SECRET",
 };
 
 // Unsets every configuration variable for the duration of a test case (so the
@@ -429,6 +430,21 @@ BOOST_AUTO_TEST_CASE(help_and_command_line_win_over_a_bad_environment) {
   BOOST_TEST(contains(help.message, "--threads"));
   BOOST_TEST(parsed({"--database-url", "db", "--threads", "4"}).threads == 4u);
   BOOST_TEST(contains(error_of({"--database-url", "db"}), "HOOKSTREAM_THREADS"));
+}
+
+// A secret that fails validation is never echoed back, from either source.
+BOOST_AUTO_TEST_CASE(a_refused_cursor_secret_is_not_echoed) {
+  clean_environment env;
+  const std::string secret = "tooshort-Xq7";
+  auto from_flag = hs::parse_server_config({"--database-url", "postgresql://x/y", "--cursor-secret", secret});
+  BOOST_TEST(!from_flag.config);
+  BOOST_TEST(from_flag.message.find("cursor-secret") != std::string::npos);
+  BOOST_TEST(from_flag.message.find(secret) == std::string::npos);
+  ::setenv("HOOKSTREAM_CURSOR_SECRET", secret.c_str(), 1);
+  auto from_env = hs::parse_server_config({"--database-url", "postgresql://x/y"});
+  BOOST_TEST(!from_env.config);
+  BOOST_TEST(from_env.message.find("HOOKSTREAM_CURSOR_SECRET") != std::string::npos);
+  BOOST_TEST(from_env.message.find(secret) == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

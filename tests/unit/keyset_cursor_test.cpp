@@ -71,6 +71,23 @@ BOOST_AUTO_TEST_CASE(malformed_truncated_and_foreign_cursors) {
   BOOST_TEST(std::holds_alternative<hs::cursor_error>(other.decode(token, tenant, {})));
 }
 
+// The shape check needs no secret and no tenant: it lets the server refuse a
+// malformed cursor before any work, and leaves genuineness to decode().
+BOOST_AUTO_TEST_CASE(well_formed_checks_shape_only) {
+  const std::string token = codec.encode(sample(), tenant, {});
+  BOOST_TEST(hs::cursor_codec::well_formed(token));
+  BOOST_TEST(!hs::cursor_codec::well_formed(""));
+  BOOST_TEST(!hs::cursor_codec::well_formed("not base64!"));
+  BOOST_TEST(!hs::cursor_codec::well_formed(token.substr(0, 10)));
+  BOOST_TEST(!hs::cursor_codec::well_formed(token + "AAAA"));
+  // An edited MAC keeps the shape; only decode() can tell it is not genuine.
+  std::string edited = token;
+  edited.back() = edited.back() == 'A' ? 'Q' : 'A';
+  if (hs::cursor_codec::well_formed(edited)) BOOST_TEST((error_of(edited) == hs::cursor_error::forged));
+  // Another tenant's genuine cursor is well formed, and forged for us.
+  BOOST_TEST(hs::cursor_codec::well_formed(codec.encode(sample(), {"org_other", "env_other"}, {})));
+}
+
 BOOST_AUTO_TEST_CASE(bound_to_its_filters) {
   attempt_filter made_for;
   made_for.connection_id = "conn_1";

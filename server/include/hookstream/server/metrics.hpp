@@ -45,6 +45,8 @@ class server_metrics {
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> pool_idle_{0}, pool_in_use_{0}, pool_waiting_{0}, pool_connecting_{0};
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
+  std::atomic<std::uint64_t> pool_recovering_{0}, pool_database_down_{0}, pool_refused_down_{0}, pool_stale_{0};
+  std::atomic<std::uint64_t> pool_recoveries_{0}, pool_recovered_{0}, pool_retries_{0};
   std::atomic<std::uint64_t> auth_lookups_{0};
   std::atomic<std::uint64_t> readiness_checks_{0};
 };
