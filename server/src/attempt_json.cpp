@@ -3,225 +3,342 @@
 #include <hookstream/storage/civil_time.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <cstdint>
 #include <cstdlib>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hookstream::server {
 namespace {
 
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
+// --- raw writers ---------------------------------------------------------------
+// Each writes at `p`, which must have room for its worst case, and returns the
+// new end.
+
+template <std::size_t N>
+char* put(char* p, const char (&literal)[N]) noexcept {
+  std::memcpy(p, literal, N - 1);
+  return p + N - 1;
 }
 
-// True when any of the eight bytes of `v` is a control character, '"', '\\' or
-// not ASCII (SWAR: the classic "has zero byte" and "has byte less than" tricks).
-constexpr bool needs_care(std::uint64_t v) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
-  const std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
-  return (below_space | has_zero(v ^ (ones * '"')) | has_zero(v ^ (ones * '\\')) | (v & highs)) != 0;
-}
+constexpr std::size_t int_room = 20;
+char* put_int(char* p, std::int64_t v) noexcept { return std::to_chars(p, p + int_room, v).ptr; }
 
-void append_nullable_string(std::string& out, const std::optional<std::string_view>& s) {
-  if (s) append_json_string(out, *s);
-  else out += "null";
-}
-void append_nullable_int(std::string& out, const std::optional<std::int64_t>& v) {
-  if (v) append_int(out, *v);
-  else out += "null";
-}
-void append_nullable_time(std::string& out, const std::optional<storage::unix_micros>& t) {
-  if (t) append_rfc3339(out, *t);
-  else out += "null";
-}
-
-void append_digits(std::string& out, std::int64_t v, int width) {
-  char buf[8];
+char* put_digits(char* p, std::int64_t v, int width) noexcept {
   for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + v % 10);
+    p[i] = static_cast<char>('0' + v % 10);
     v /= 10;
   }
-  out.append(buf, static_cast<std::size_t>(width));
+  return p + width;
+}
+
+constexpr std::size_t rfc3339_room = 26;  // "2026-11-28T08:39:52.929Z" with quotes
+char* put_rfc3339(char* p, storage::unix_micros t) noexcept {
+  const storage::civil_time c = storage::to_civil(t);
+  *p++ = '"';
+  p = put_digits(p, c.year, 4);
+  *p++ = '-';
+  p = put_digits(p, c.month, 2);
+  *p++ = '-';
+  p = put_digits(p, c.day, 2);
+  *p++ = 'T';
+  p = put_digits(p, c.hour, 2);
+  *p++ = ':';
+  p = put_digits(p, c.minute, 2);
+  *p++ = ':';
+  p = put_digits(p, c.second, 2);
+  *p++ = '.';
+  p = put_digits(p, c.micros / 1000, 3);
+  return put(p, "Z\"");
+}
+
+constexpr bool is_special(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80; }
+
+// Bit i set when byte i of the 16 at `q` cannot stand in a JSON string as is: a
+// control character, '"', '\\', or not ASCII. One signed comparison catches
+// both the controls (< 0x20) and the non-ASCII bytes (negative as signed).
+#if defined(__SSE2__)
+inline unsigned special_bits16(const char* q) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  return static_cast<unsigned>(_mm_movemask_epi8(hit));
+}
+#else
+inline unsigned special_bits16(const char* q) noexcept {
+  unsigned bits = 0;
+  for (int i = 0; i < 16; ++i) bits |= static_cast<unsigned>(is_special(static_cast<unsigned char>(q[i]))) << i;
+  return bits;
+}
+#endif
+
+// Copies a short run inline (most runs between escapes are a few bytes; a call
+// to memcpy would cost more than the copy). Reads only [src, src + n).
+inline char* copy_run(char* p, const char* src, std::size_t n) noexcept {
+  if (n >= 16) {
+    std::memcpy(p, src, n);
+  } else if (n >= 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(p, &a, 8);
+    std::memcpy(p + n - 8, &b, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(p, &a, 4);
+    std::memcpy(p + n - 4, &b, 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) p[i] = src[i];
+  }
+  return p + n;
+}
+
+// The escape of each ASCII byte that needs one.
+struct escape_table {
+  char text[128][6];
+  unsigned char size[128];
+  constexpr escape_table() : text{}, size{} {
+    constexpr char hex[] = "0123456789abcdef";
+    for (int c = 0; c < 0x20; ++c) {
+      const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      for (int k = 0; k < 6; ++k) text[c][k] = u[k];
+      size[c] = 6;
+    }
+    auto shorthand = [&](int c, char e) {
+      text[c][0] = '\\';
+      text[c][1] = e;
+      size[c] = 2;
+    };
+    shorthand('\n', 'n');
+    shorthand('\r', 'r');
+    shorthand('\t', 't');
+    shorthand('\b', 'b');
+    shorthand('\f', 'f');
+    shorthand('"', '"');
+    shorthand('\\', '\\');
+  }
+};
+constexpr escape_table escapes;
+
+// Worst case: every byte a six-byte \u00XX escape (U+FFFD replaces one to
+// three invalid bytes with three), plus the quotes.
+constexpr std::size_t json_string_room(std::size_t bytes) noexcept { return 6 * bytes + 2; }
+
+char* put_json_string(char* p, std::string_view s) noexcept {
+  // One scan, sixteen bytes at a time: plain bytes and well-formed multi-byte
+  // characters stay in the current run and are copied in one go; only bytes
+  // that need an escape (or a replacement) end a run. Headers stored as JSON
+  // text carry a quote every dozen bytes, so escapes must be cheap: every
+  // special byte of a block is handled from one bit mask, without rescanning.
+  *p++ = '"';
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  const char* run = begin;
+  const char* q = begin;
+  // Handles the special byte at `at`; returns where scanning resumes.
+  auto special = [&](const char* at) noexcept -> const char* {
+    const auto c = static_cast<unsigned char>(*at);
+    if (c < 0x80) {
+      p = copy_run(p, run, static_cast<std::size_t>(at - run));
+      std::memcpy(p, escapes.text[c], 6);  // fixed-size copy; only size[c] bytes count
+      p += escapes.size[c];
+      return run = at + 1;
+    }
+    std::size_t bad = 0;
+    if (const std::size_t len = encoding::utf8_sequence_at(s, static_cast<std::size_t>(at - begin), bad))
+      return at + len;  // well formed: part of the run
+    p = copy_run(p, run, static_cast<std::size_t>(at - run));
+    p = put(p, "\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+    return run = at + bad;
+  };
+  while (end - q >= 16) {
+    unsigned bits = special_bits16(q);
+    const char* next = q + 16;
+    while (bits) {
+      const char* at = q + std::countr_zero(bits);
+      const char* resume = special(at);
+      if (static_cast<unsigned char>(*at) >= 0x80) {
+        next = resume;  // a multi-byte character may end past this block: rescan from there
+        break;
+      }
+      bits &= bits - 1;
+    }
+    q = next;
+  }
+  while (q < end) q = is_special(static_cast<unsigned char>(*q)) ? special(q) : q + 1;
+  p = copy_run(p, run, static_cast<std::size_t>(end - run));
+  *p++ = '"';
+  return p;
+}
+
+char* put_nullable(char* p, const std::optional<std::string_view>& s) noexcept {
+  return s ? put_json_string(p, *s) : put(p, "null");
+}
+char* put_nullable(char* p, const std::optional<std::int64_t>& v) noexcept {
+  return v ? put_int(p, *v) : put(p, "null");
+}
+char* put_nullable_time(char* p, const std::optional<storage::unix_micros>& t) noexcept {
+  return t ? put_rfc3339(p, *t) : put(p, "null");
+}
+
+// Room for one attempt: its strings escaped at worst, plus keys, numbers,
+// timestamps and punctuation (well under 700 bytes).
+std::size_t attempt_room(const storage::delivery_attempt_view& a) noexcept {
+  auto n = [](const std::optional<std::string_view>& s) { return s ? s->size() : 0; };
+  const std::size_t text = a.id.size() + a.org_id.size() + a.env_id.size() + a.event_id.size() +
+                           a.connection_id.size() + a.destination_id.size() + a.request_url.size() +
+                           a.request_method.size() + n(a.request_headers) + n(a.response_headers) +
+                           n(a.response_body) + a.status.size() + n(a.error) + n(a.trigger_type) +
+                           n(a.connection_name) + n(a.destination_name);
+  return 6 * text + 1024;
+}
+
+char* put_attempt(char* p, const storage::delivery_attempt_view& a) noexcept {
+  p = put(p, "{\"id\":");
+  p = put_json_string(p, a.id);
+  p = put(p, ",\"org_id\":");
+  p = put_json_string(p, a.org_id);
+  p = put(p, ",\"env_id\":");
+  p = put_json_string(p, a.env_id);
+  p = put(p, ",\"event_id\":");
+  p = put_json_string(p, a.event_id);
+  p = put(p, ",\"connection_id\":");
+  p = put_json_string(p, a.connection_id);
+  p = put(p, ",\"destination_id\":");
+  p = put_json_string(p, a.destination_id);
+  p = put(p, ",\"request_url\":");
+  p = put_json_string(p, a.request_url);
+  p = put(p, ",\"request_method\":");
+  p = put_json_string(p, a.request_method);
+  p = put(p, ",\"request_headers\":");
+  p = put_nullable(p, a.request_headers);
+  p = put(p, ",\"request_body_size\":");
+  p = put_int(p, a.request_body_size);
+  p = put(p, ",\"response_status\":");
+  p = put_nullable(p, a.response_status);
+  p = put(p, ",\"response_headers\":");
+  p = put_nullable(p, a.response_headers);
+  p = put(p, ",\"response_body\":");
+  p = put_nullable(p, a.response_body);
+  p = put(p, ",\"duration_ms\":");
+  p = put_nullable(p, a.duration_ms);
+  p = put(p, ",\"status\":");
+  p = put_json_string(p, a.status);
+  p = put(p, ",\"error\":");
+  p = put_nullable(p, a.error);
+  p = put(p, ",\"created_at\":");
+  p = put_rfc3339(p, a.created_at);
+  p = put(p, ",\"attempt_number\":");
+  p = put_nullable(p, a.attempt_number);
+  p = put(p, ",\"next_retry_at\":");
+  p = put_nullable_time(p, a.next_retry_at);
+  p = put(p, ",\"is_dlq\":");
+  p = put_nullable(p, a.is_dlq);
+  p = put(p, ",\"dlq_at\":");
+  p = put_nullable_time(p, a.dlq_at);
+  p = put(p, ",\"trigger_type\":");
+  p = put_nullable(p, a.trigger_type);
+  p = put(p, ",\"connection_name\":");
+  p = put_nullable(p, a.connection_name);
+  p = put(p, ",\"destination_name\":");
+  p = put_nullable(p, a.destination_name);
+  *p++ = '}';
+  return p;
+}
+
+// Room for the pagination object: two cursors (at most ~230 characters each,
+// base64url, no escapes) and the numbers.
+std::size_t pagination_room(const page_meta& m) noexcept {
+  return 160 + json_string_room(m.next_cursor.size()) + json_string_room(m.prev_cursor.size());
+}
+// The same as a fixed reserve, for weighing a row against the page's ceiling.
+constexpr std::size_t max_pagination_bytes = 640;
+
+char* put_pagination(char* p, const page_meta& m) noexcept {
+  p = put(p, "],\"pagination\":{\"total\":");
+  p = put_int(p, m.total);
+  p = put(p, ",\"limit\":");
+  p = put_int(p, m.limit);
+  p = put(p, ",\"offset\":");
+  p = put_int(p, m.offset);
+  p = m.has_more ? put(p, ",\"has_more\":true") : put(p, ",\"has_more\":false");
+  p = put(p, ",\"next_cursor\":");
+  p = m.next_cursor.empty() ? put(p, "null") : put_json_string(p, m.next_cursor);
+  p = put(p, ",\"prev_cursor\":");
+  p = m.prev_cursor.empty() ? put(p, "null") : put_json_string(p, m.prev_cursor);
+  return put(p, "}}");
+}
+
+// Makes room for `n` more bytes after `used` in `out` (growing it at least
+// twofold, so zero-filling the room costs amortised O(1) per byte) and returns
+// where to write.
+char* room_for(std::string& out, std::size_t used, std::size_t n) {
+  if (out.size() - used < n) out.resize(std::max(out.size() * 2, used + n));
+  return out.data() + used;
+}
+
+// Appends what `write(char*)` writes, given room for `n` bytes, to `out`.
+template <class Write>
+void append_with(std::string& out, std::size_t n, Write write) {
+  const std::size_t used = out.size();
+  char* p = room_for(out, used, n);
+  out.resize(static_cast<std::size_t>(write(p) - out.data()));
 }
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // Copy runs of plain ASCII in one go, scanning eight bytes at a time.
-    std::size_t run = i;
-    while (run + 8 <= s.size()) {
-      std::uint64_t v;
-      std::memcpy(&v, s.data() + run, 8);
-      if (needs_care(v)) break;
-      run += 8;
-    }
-    while (run < s.size()) {
-      const unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-      ++run;
-    }
-    out.append(s.data() + i, run - i);
-    i = run;
-    if (i == s.size()) break;
-
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-      }
-      ++i;
-      continue;
-    }
-    std::size_t bad = 0;
-    if (const std::size_t len = encoding::utf8_sequence_at(s, i, bad)) {
-      out.append(s.data() + i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-      i += bad;
-    }
-  }
-  out += '"';
+  append_with(out, json_string_room(s.size()), [&](char* p) { return put_json_string(p, s); });
 }
 
 void append_rfc3339(std::string& out, storage::unix_micros t) {
-  const storage::civil_time c = storage::to_civil(t);
-  out += '"';
-  append_digits(out, c.year, 4);
-  out += '-';
-  append_digits(out, c.month, 2);
-  out += '-';
-  append_digits(out, c.day, 2);
-  out += 'T';
-  append_digits(out, c.hour, 2);
-  out += ':';
-  append_digits(out, c.minute, 2);
-  out += ':';
-  append_digits(out, c.second, 2);
-  out += '.';
-  append_digits(out, c.micros / 1000, 3);
-  out += "Z\"";
+  append_with(out, rfc3339_room, [&](char* p) { return put_rfc3339(p, t); });
 }
 
 void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
-  out += "{\"id\":";
-  append_json_string(out, a.id);
-  out += ",\"org_id\":";
-  append_json_string(out, a.org_id);
-  out += ",\"env_id\":";
-  append_json_string(out, a.env_id);
-  out += ",\"event_id\":";
-  append_json_string(out, a.event_id);
-  out += ",\"connection_id\":";
-  append_json_string(out, a.connection_id);
-  out += ",\"destination_id\":";
-  append_json_string(out, a.destination_id);
-  out += ",\"request_url\":";
-  append_json_string(out, a.request_url);
-  out += ",\"request_method\":";
-  append_json_string(out, a.request_method);
-  out += ",\"request_headers\":";
-  append_nullable_string(out, a.request_headers);
-  out += ",\"request_body_size\":";
-  append_int(out, a.request_body_size);
-  out += ",\"response_status\":";
-  append_nullable_int(out, a.response_status);
-  out += ",\"response_headers\":";
-  append_nullable_string(out, a.response_headers);
-  out += ",\"response_body\":";
-  append_nullable_string(out, a.response_body);
-  out += ",\"duration_ms\":";
-  append_nullable_int(out, a.duration_ms);
-  out += ",\"status\":";
-  append_json_string(out, a.status);
-  out += ",\"error\":";
-  append_nullable_string(out, a.error);
-  out += ",\"created_at\":";
-  append_rfc3339(out, a.created_at);
-  out += ",\"attempt_number\":";
-  append_nullable_int(out, a.attempt_number);
-  out += ",\"next_retry_at\":";
-  append_nullable_time(out, a.next_retry_at);
-  out += ",\"is_dlq\":";
-  append_nullable_int(out, a.is_dlq);
-  out += ",\"dlq_at\":";
-  append_nullable_time(out, a.dlq_at);
-  out += ",\"trigger_type\":";
-  append_nullable_string(out, a.trigger_type);
-  out += ",\"connection_name\":";
-  append_nullable_string(out, a.connection_name);
-  out += ",\"destination_name\":";
-  append_nullable_string(out, a.destination_name);
-  out += '}';
+  append_with(out, attempt_room(a), [&](char* p) { return put_attempt(p, a); });
 }
-
-namespace {
-// Room kept for the pagination object when a row is weighed against the page's
-// ceiling: two cursors of at most ~230 characters and the numbers.
-constexpr std::size_t pagination_room = 640;
-}  // namespace
 
 page_writer::page_writer(const storage::attempt_rows& rows, std::size_t max_body_bytes)
     : rows_(rows), max_body_bytes_(max_body_bytes) {
-  // Sized once for the common case: values plus a little for escapes, keys and
-  // punctuation; a ceiling bounds the reservation.
-  const std::size_t estimate = 256 + rows.payload_bytes() + rows.payload_bytes() / 8 +
-                               static_cast<std::size_t>(rows.size()) * 700;
-  out_.reserve(std::min(estimate, max_body_bytes_));
-  out_ += "{\"delivery_attempts\":[";
+  // Sized once for the common case (values, a little for escapes, keys and
+  // punctuation); a large page grows it as needed.
+  const std::size_t estimate = 256 + rows.payload_bytes() + rows.payload_bytes() / 4 +
+                               static_cast<std::size_t>(rows.size()) * 800;
+  out_.resize(std::min(estimate, max_body_bytes_));
+  used_ = static_cast<std::size_t>(put(room_for(out_, 0, 32), "{\"delivery_attempts\":[") - out_.data());
 }
 
 bool page_writer::write_some(std::size_t slice_bytes) {
-  const std::size_t slice_end = slice_bytes > SIZE_MAX - out_.size() ? SIZE_MAX : out_.size() + slice_bytes;
+  const std::size_t slice_end = slice_bytes > SIZE_MAX - used_ ? SIZE_MAX : used_ + slice_bytes;
   while (!stopped_ && written_ < rows_.size()) {
-    const std::size_t before = out_.size();
-    if (written_) out_ += ',';
-    append_attempt(out_, rows_[written_]);
-    if (written_ > 0 && out_.size() + pagination_room > max_body_bytes_) {
-      out_.resize(before);
-      stopped_ = true;
+    const auto& a = rows_[written_];
+    char* p = room_for(out_, used_, attempt_room(a) + 1);
+    if (written_) *p++ = ',';
+    p = put_attempt(p, a);
+    const auto end = static_cast<std::size_t>(p - out_.data());
+    if (written_ > 0 && end + max_pagination_bytes > max_body_bytes_) {
+      stopped_ = true;  // the row stays unwritten: used_ does not move
       break;
     }
+    used_ = end;
     ++written_;
-    if (out_.size() >= slice_end) break;
+    if (used_ >= slice_end) break;
   }
   return stopped_ || written_ == rows_.size();
 }
 
 std::string page_writer::finish(const page_meta& meta) && {
-  out_ += "],\"pagination\":{\"total\":";
-  append_int(out_, meta.total);
-  out_ += ",\"limit\":";
-  append_int(out_, meta.limit);
-  out_ += ",\"offset\":";
-  append_int(out_, meta.offset);
-  out_ += ",\"has_more\":";
-  out_ += meta.has_more ? "true" : "false";
-  out_ += ",\"next_cursor\":";
-  if (meta.next_cursor.empty()) out_ += "null";
-  else append_json_string(out_, meta.next_cursor);
-  out_ += ",\"prev_cursor\":";
-  if (meta.prev_cursor.empty()) out_ += "null";
-  else append_json_string(out_, meta.prev_cursor);
-  out_ += "}}";
+  char* p = put_pagination(room_for(out_, used_, pagination_room(meta)), meta);
+  out_.resize(static_cast<std::size_t>(p - out_.data()));
   return std::move(out_);
 }
 
@@ -232,9 +349,7 @@ std::string render_attempt_page(const storage::attempt_rows& rows, const page_me
 }
 
 std::string render_single_attempt(const storage::delivery_attempt_view& a) {
-  std::string out;
-  out.reserve(2048);
-  out += "{\"delivery_attempt\":";
+  std::string out = "{\"delivery_attempt\":";
   append_attempt(out, a);
   out += '}';
   return out;

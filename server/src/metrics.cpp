@@ -16,6 +16,21 @@ void server_metrics::observe_request(unsigned status, std::chrono::steady_clock:
   add(latency_sum_us_, static_cast<std::uint64_t>(us));
 }
 
+void server_metrics::observe_loop_lag(std::chrono::steady_clock::duration lag,
+                                      std::chrono::steady_clock::duration stall) noexcept {
+  auto observe = [](histogram& h, std::chrono::steady_clock::duration d) {
+    const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    const double seconds = static_cast<double>(us) / 1e6;
+    std::size_t bucket = 0;
+    while (bucket < lag_bounds.size() && seconds > lag_bounds[bucket]) ++bucket;
+    add(h.buckets[bucket], std::uint64_t{1});
+    add(h.sum_us, us);
+    if (us > h.max_us.load(std::memory_order_relaxed)) h.max_us.store(us, std::memory_order_relaxed);
+  };
+  observe(lag_, lag);
+  observe(stall_, stall);
+}
+
 void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   constexpr auto r = std::memory_order_relaxed;
   pool_idle_.store(s.idle, r);
@@ -76,6 +91,36 @@ std::string metrics_registry::render_prometheus() const {
                 static_cast<double>(sum(&server_metrics::latency_sum_us_)) / 1e6);
   line(std::string("hookstream_http_request_duration_seconds_sum ") + sum_text);
   line("hookstream_http_request_duration_seconds_count " + std::to_string(cumulative));
+
+  auto loop_histogram = [&](const char* name, const char* help, server_metrics::histogram server_metrics::*member) {
+    line(std::string("# HELP ") + name + "_seconds " + help);
+    line(std::string("# TYPE ") + name + "_seconds histogram");
+    std::uint64_t cumulative_count = 0, sum_us = 0, max_us = 0;
+    for (std::size_t b = 0; b <= server_metrics::lag_bounds.size(); ++b) {
+      for (const auto& w : workers_) cumulative_count += ((*w).*member).buckets[b].load(r);
+      char le[32];
+      if (b < server_metrics::lag_bounds.size()) std::snprintf(le, sizeof le, "%g", server_metrics::lag_bounds[b]);
+      else std::snprintf(le, sizeof le, "+Inf");
+      line(std::string(name) + "_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative_count));
+    }
+    for (const auto& w : workers_) {
+      sum_us += ((*w).*member).sum_us.load(r);
+      max_us = std::max(max_us, ((*w).*member).max_us.load(r));
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(sum_us) / 1e6);
+    line(std::string(name) + "_seconds_sum " + text);
+    line(std::string(name) + "_seconds_count " + std::to_string(cumulative_count));
+    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(max_us) / 1e6);
+    line(std::string("# HELP ") + name + "_max_seconds The largest since start.");
+    line(std::string("# TYPE ") + name + "_max_seconds gauge");
+    line(std::string(name) + "_max_seconds " + text);
+  };
+  loop_histogram("hookstream_event_loop_lag", "How late worker loops ran a periodic timer (what requests feel).",
+                 &server_metrics::lag_);
+  loop_histogram("hookstream_event_loop_stall",
+                 "The part of that lag a worker loop was itself busy (hookstream's own code, not CPU starvation).",
+                 &server_metrics::stall_);
 
   std::int64_t in_flight = 0;
   for (const auto& w : workers_) in_flight += w->in_flight_.load(r);

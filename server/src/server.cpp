@@ -1,4 +1,5 @@
 #include <hookstream/server/keyset_cursor.hpp>
+#include <hookstream/server/loop_lag_monitor.hpp>
 #include <hookstream/server/server.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -17,6 +18,7 @@ struct server::worker {
         pool(io.get_executor(), cfg.pool),
         handler(pool, cfg.handler, &metrics, &registry),
         listener(io, endpoint, handler, cfg.listener, /*reuse_port=*/true),
+        lag(io.get_executor(), metrics),
         hard_stop(io),
         grace(cfg.listener.shutdown_timeout + std::chrono::seconds(2)) {}
 
@@ -24,6 +26,7 @@ struct server::worker {
   storage::connection_pool pool;
   api_handler handler;
   http_listener listener;
+  loop_lag_monitor lag;
   asio::steady_timer hard_stop;
   std::chrono::milliseconds grace;
   std::thread thread;
@@ -62,6 +65,7 @@ void server::start() {
   for (auto& w : workers_) {
     w->pool.warm_up(1);
     w->listener.start();
+    w->lag.start();
     w->thread = std::thread([&io = w->io] { io.run(); });
   }
 }
@@ -81,6 +85,7 @@ void server::stop() {
       wp->hard_stop.async_wait([wp](boost::system::error_code ec) {
         if (!ec) wp->io.stop();
       });
+      wp->lag.stop();
       wp->listener.begin_shutdown([wp] {
         wp->pool.close();
         wp->hard_stop.cancel();

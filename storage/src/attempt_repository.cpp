@@ -19,15 +19,20 @@ namespace {
 // TOASTed value. With a `guard` (a boolean column), rows where it is false get
 // null large fields: they are past the page's byte budget and will not be shown.
 std::string attempt_columns(const std::string& cap, const std::string& guard = {}) {
-  auto large = [&](const std::string& expr, const char* name) {
-    return (guard.empty() ? expr : "CASE WHEN " + guard + " THEN " + expr + " END") + " AS " + name;
+  // octet_length() reads the stored size (no detoasting, no character walk):
+  // values within the cap, nearly all of them, are passed through untouched.
+  auto large = [&](const char* col, const char* cut) {
+    const std::string x = std::string("a.") + col;
+    return "CASE " + (guard.empty() ? std::string() : "WHEN NOT " + guard + " THEN NULL ") + "WHEN octet_length(" +
+           x + ") <= " + cap + " THEN " + x + " ELSE " + cut + "(" + x + (std::string(cut) == "substring"
+                                                                           ? " FROM 1 FOR " + cap
+                                                                           : ", " + cap) +
+           ") END AS " + col;
   };
   return "a.id, a.org_id, a.env_id, a.event_id, a.connection_id, a.destination_id, a.request_url, "
-         "a.request_method, " + large("left(a.request_headers, " + cap + ")", "request_headers") +
-         ", a.request_body_size, a.response_status, " +
-         large("left(a.response_headers, " + cap + ")", "response_headers") + ", " +
-         large("substring(a.response_body FROM 1 FOR " + cap + ")", "response_body") +
-         ", a.duration_ms, a.status, " + large("left(a.error, " + cap + ")", "error") +
+         "a.request_method, " + large("request_headers", "left") + ", a.request_body_size, a.response_status, " +
+         large("response_headers", "left") + ", " + large("response_body", "substring") + ", a.duration_ms, "
+         "a.status, " + large("error", "left") +
          ", a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, a.dlq_at, a.trigger_type";
 }
 
@@ -223,21 +228,9 @@ std::vector<std::string> list_attempts_params(const tenant_id& tenant, const pag
   return p;
 }
 
-attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std::int32_t max_field_bytes)
-    : result_(std::move(result)), max_rows_(max_rows), reversed_(reversed), max_field_bytes_(max_field_bytes) {}
-
-std::string_view attempt_rows::connection_id(int row) const noexcept { return result_.bytes(result_row(row), 4); }
-std::string_view attempt_rows::destination_id(int row) const noexcept { return result_.bytes(result_row(row), 5); }
-
-void attempt_rows::set_route_names(int row, route_name connection, route_name destination) {
-  if (names_.empty()) names_.resize(2 * static_cast<std::size_t>(size()));
-  names_[2 * static_cast<std::size_t>(row)] = std::move(connection);
-  names_[2 * static_cast<std::size_t>(row) + 1] = std::move(destination);
-}
-
-delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
-  const query_result& r = result_;
-  const int row = result_row(index);
+namespace {
+// Decodes one result row into a view of its memory.
+delivery_attempt_view decode_row(const query_result& r, int row, std::int32_t max_field_bytes) {
   auto text = [&](int c) { return r.bytes(row, c); };
   auto opt_text = [&](int c) -> std::optional<std::string_view> {
     if (r.is_null(row, c)) return std::nullopt;
@@ -246,16 +239,12 @@ delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   // A capped column: the statement cut it, but maybe inside a character.
   auto capped = [&](int c) -> std::optional<std::string_view> {
     if (r.is_null(row, c)) return std::nullopt;
-    if (max_field_bytes_ <= 0) return r.bytes(row, c);
-    return encoding::utf8_prefix(r.bytes(row, c), static_cast<std::size_t>(max_field_bytes_));
+    if (max_field_bytes <= 0) return r.bytes(row, c);
+    return encoding::utf8_prefix(r.bytes(row, c), static_cast<std::size_t>(max_field_bytes));
   };
   auto opt_time = [&](int c) -> std::optional<unix_micros> {
     if (r.is_null(row, c)) return std::nullopt;
     return r.timestamp(row, c);
-  };
-  auto name = [&](std::size_t slot) -> std::optional<std::string_view> {
-    if (slot >= names_.size() || !names_[slot]) return std::nullopt;
-    return *names_[slot];
   };
   delivery_attempt_view v;
   v.id = text(0);
@@ -280,18 +269,37 @@ delivery_attempt_view attempt_rows::operator[](int index) const noexcept {
   v.is_dlq = r.nullable_integer(row, 19);
   v.dlq_at = opt_time(20);
   v.trigger_type = opt_text(21);
-  v.connection_name = name(2 * static_cast<std::size_t>(index));
-  v.destination_name = name(2 * static_cast<std::size_t>(index) + 1);
   return v;
 }
 
-std::size_t attempt_rows::payload_bytes() const noexcept {
-  std::size_t total = 0;
-  for (int row = 0; row < size(); ++row)
-    for (int col = 0; col < column_count; ++col) total += result_.bytes(row, col).size();
-  for (const auto& n : names_)
-    if (n) total += n->size();
-  return total;
+std::size_t value_bytes(const delivery_attempt_view& v) noexcept {
+  auto n = [](const std::optional<std::string_view>& s) { return s ? s->size() : 0; };
+  return v.id.size() + v.org_id.size() + v.env_id.size() + v.event_id.size() + v.connection_id.size() +
+         v.destination_id.size() + v.request_url.size() + v.request_method.size() + n(v.request_headers) +
+         n(v.response_headers) + n(v.response_body) + v.status.size() + n(v.error) + n(v.trigger_type);
+}
+}  // namespace
+
+attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std::int32_t max_field_bytes)
+    : result_(std::move(result)) {
+  const int n = std::min(result_.rows(), max_rows);
+  views_.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    views_.push_back(decode_row(result_, reversed ? n - 1 - i : i, max_field_bytes));
+    payload_bytes_ += value_bytes(views_.back());
+  }
+}
+
+void attempt_rows::set_route_names(int row, route_name connection, route_name destination) {
+  if (names_.empty()) names_.resize(2 * views_.size());
+  auto& view = views_[static_cast<std::size_t>(row)];
+  names_[2 * static_cast<std::size_t>(row)] = std::move(connection);
+  names_[2 * static_cast<std::size_t>(row) + 1] = std::move(destination);
+  const auto& cn = names_[2 * static_cast<std::size_t>(row)];
+  const auto& dn = names_[2 * static_cast<std::size_t>(row) + 1];
+  view.connection_name = cn ? std::optional<std::string_view>(*cn) : std::nullopt;
+  view.destination_name = dn ? std::optional<std::string_view>(*dn) : std::nullopt;
+  payload_bytes_ += (cn ? cn->size() : 0) + (dn ? dn->size() : 0);
 }
 
 asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,

@@ -1,7 +1,9 @@
 // JSON rendering of delivery attempts, written straight into a string buffer.
 //
 // Hand-written rather than built as a boost::json::value: the listing is the hot
-// path and this writes each byte once. Guarantees:
+// path and this writes each byte once, through a raw cursor into a buffer grown
+// ahead in large steps (an escape costs two stores, not a string append).
+// Guarantees:
 //  - fields in the API's order with the API's types; nullable fields are `null`;
 //  - the output is valid UTF-8 whatever the database holds: invalid sequences
 //    (in a response body a destination sent, say) become U+FFFD, one per maximal
@@ -64,7 +66,8 @@ class page_writer {
  private:
   const storage::attempt_rows& rows_;
   std::size_t max_body_bytes_;
-  std::string out_;
+  std::string out_;      // out_[0, used_) is the document so far; the rest is room
+  std::size_t used_ = 0;
   int written_ = 0;
   bool stopped_ = false;
 };

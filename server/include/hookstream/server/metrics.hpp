@@ -22,7 +22,13 @@ class server_metrics {
   static constexpr std::array<double, 12> latency_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                          0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
+  /// Upper bounds of the event-loop lag histogram, in seconds.
+  static constexpr std::array<double, 8> lag_bounds{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+
   void observe_request(unsigned status, std::chrono::steady_clock::duration elapsed) noexcept;
+  /// How late the worker's loop ran a timer, and how much of that the loop
+  /// itself was busy (see loop_lag_monitor.hpp).
+  void observe_loop_lag(std::chrono::steady_clock::duration lag, std::chrono::steady_clock::duration stall) noexcept;
   void in_flight_delta(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   /// Copies the pool's figures so other threads can read them.
   void publish_pool(const storage::pool_stats& s) noexcept;
@@ -42,6 +48,11 @@ class server_metrics {
   std::array<std::atomic<std::uint64_t>, 6> by_status_class_{};  // index 1..5 = 1xx..5xx
   std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
+  struct histogram {
+    std::array<std::atomic<std::uint64_t>, lag_bounds.size() + 1> buckets{};
+    std::atomic<std::uint64_t> sum_us{0}, max_us{0};
+  };
+  histogram lag_, stall_;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> pool_idle_{0}, pool_in_use_{0}, pool_waiting_{0}, pool_connecting_{0};
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};

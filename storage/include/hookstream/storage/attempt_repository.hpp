@@ -110,7 +110,8 @@ struct delivery_attempt_view {
 /// route is unknown (e.g. deleted). Shared with the cache that produced it.
 using route_name = std::shared_ptr<const std::string>;
 
-/// Rows of a query in the attempt column layout.
+/// Rows of a query in the attempt column layout. The views are decoded once,
+/// when the rows are made; moving the rows keeps them valid.
 class attempt_rows {
  public:
   attempt_rows() = default;
@@ -119,24 +120,21 @@ class attempt_rows {
   /// `max_field_bytes` is the cap the statement applied (0: none).
   explicit attempt_rows(query_result result, int max_rows = INT_MAX, bool reversed = false,
                         std::int32_t max_field_bytes = 0);
-  int size() const noexcept { return std::min(result_.rows(), max_rows_); }
-  delivery_attempt_view operator[](int row) const noexcept;
+  int size() const noexcept { return static_cast<int>(views_.size()); }
+  const delivery_attempt_view& operator[](int row) const noexcept { return views_[static_cast<std::size_t>(row)]; }
   /// Bytes of all values of the visible rows: lets a renderer size its buffer once.
-  std::size_t payload_bytes() const noexcept;
+  std::size_t payload_bytes() const noexcept { return payload_bytes_; }
 
-  std::string_view connection_id(int row) const noexcept;
-  std::string_view destination_id(int row) const noexcept;
+  std::string_view connection_id(int row) const noexcept { return (*this)[row].connection_id; }
+  std::string_view destination_id(int row) const noexcept { return (*this)[row].destination_id; }
   /// Sets the names `operator[]` reports for a visible row.
   void set_route_names(int row, route_name connection, route_name destination);
 
  private:
-  int result_row(int row) const noexcept { return reversed_ ? size() - 1 - row : row; }
-
   query_result result_;
-  int max_rows_ = INT_MAX;
-  bool reversed_ = false;
-  std::int32_t max_field_bytes_ = 0;
-  std::vector<route_name> names_;  // 2 per visible row: connection, destination
+  std::vector<delivery_attempt_view> views_;
+  std::vector<route_name> names_;  // 2 per visible row (connection, destination), owned for the views
+  std::size_t payload_bytes_ = 0;
 };
 
 struct attempt_page {
