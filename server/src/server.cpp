@@ -18,7 +18,7 @@ struct server::worker {
         pool(io.get_executor(), cfg.pool),
         handler(pool, cfg.handler, &metrics, &registry),
         listener(io, endpoint, handler, cfg.listener, /*reuse_port=*/true),
-        lag(io.get_executor(), metrics),
+        lag(io.get_executor(), metrics, cfg.loop_monitor_period),
         hard_stop(io),
         grace(cfg.listener.shutdown_timeout + std::chrono::seconds(2)) {}
 

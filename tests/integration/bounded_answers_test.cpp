@@ -118,7 +118,9 @@ BOOST_AUTO_TEST_CASE(heavy_pages_neither_stall_the_loop_nor_grow_memory) {
   test::sql_session db;
   auto t = test::make_tenant(db);
   insert_heavy_rows(db, t, 101, 5);
-  test::test_server server(1);
+  // A fine-grained monitor: a stall is then the loop's own CPU time within a
+  // few milliseconds of a late tick, not work spread over a long interval.
+  test::test_server server(1, [](server::server_config& c) { c.loop_monitor_period = std::chrono::milliseconds(5); });
   const std::vector<std::string> key{test::api_key_header(t.api_key)};
   BOOST_REQUIRE(server.get("/v1/delivery-attempts?limit=1", key).status == 200u);  // key cached, pool warm
 

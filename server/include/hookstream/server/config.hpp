@@ -6,6 +6,7 @@
 #include <hookstream/server/http_listener.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct server_config {
   /// Cookie sessions: "auto" (on when BETTER_AUTH_SECRET(S) is set), "on", "off".
   std::string cookie_auth = "auto";
   storage::pool_config pool;     ///< conninfo filled from database_url
+  /// Period of each worker's event-loop lag monitor (see loop_lag_monitor.hpp).
+  std::chrono::milliseconds loop_monitor_period{20};
   handler_config handler;
   listener_config listener;
 };
