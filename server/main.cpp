@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -22,6 +23,13 @@ int main(int argc, char** argv) {
   }
   const server::server_config& cfg = *outcome.config;
   std::signal(SIGPIPE, SIG_IGN);
+  // Every client connection is a descriptor: allow as many as the hard limit
+  // (the soft default of 1,024 would cap a busy server long before
+  // --max-connections does).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   // Every listing builds a response of tens of KB and frees it after the write.
   // glibc's defaults hand such memory back to the kernel (mmap/munmap, madvise)
   // and fault it in again on the next request, with TLB shoot-downs across

@@ -81,7 +81,7 @@ const std::vector<option>& options() {
       {"pool-size", "HOOKSTREAM_POOL_SIZE", "N", "database connections per thread (default 4)",
        count([](server_config& c) -> std::size_t& { return c.pool_size; }, 1, 1000)},
       {"pool-max-waiters", "HOOKSTREAM_POOL_MAX_WAITERS", "N",
-       "requests per thread that may queue for a connection; more get 503 (default 512)",
+       "requests per thread that may queue for a connection; more get 503 (default 4096)",
        count([](server_config& c) -> std::size_t& { return c.pool.max_waiters; }, 0, 1'000'000)},
       {"pool-max-connecting", "HOOKSTREAM_POOL_MAX_CONNECTING", "N",
        "connections per thread being opened at once (default 2)",

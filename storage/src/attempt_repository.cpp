@@ -149,6 +149,23 @@ std::string timestamp_param(unix_micros t) {
 
 std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + total_expression(slots_of(f)); }
 
+std::string bare_page_sql(const attempt_filter& f, page_mode mode) {
+  const param_slots p = slots_of(f);
+  const std::string limit = arg(p.next);
+  const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
+  std::string sql = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
+  switch (mode) {
+    case page_mode::offset:
+    case page_mode::deep_offset:
+      return sql + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
+    case page_mode::after:
+      return sql + " AND (i.created_at, i.id) < " + anchor + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit;
+    case page_mode::before:
+      return sql + " AND (i.created_at, i.id) > " + anchor + " ORDER BY i.created_at ASC, i.id ASC LIMIT " + limit;
+  }
+  return sql;
+}
+
 std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
   const param_slots p = slots_of(f);
   const std::string limit = arg(p.next);

@@ -149,6 +149,11 @@ struct attempt_page {
 /// anchor time and anchor id, and last the field cap and the page's byte
 /// budget). Exposed so the bench suite runs the very statement the server sends.
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
+/// The cheapest statement that could serve the same page: the page's rows and
+/// nothing else (no names, no total, no cuts, no byte budget). Parameters as
+/// list_attempts_sql's, without the last two. The bench suite's strictest
+/// ceiling, not used by the server.
+std::string bare_page_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
 std::string count_attempts_sql(const attempt_filter& filter);
