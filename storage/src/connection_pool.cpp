@@ -23,8 +23,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
         retry_timer_(executor_) {
     if (config_.max_size == 0) config_.max_size = 1;
     if (config_.max_connecting == 0) config_.max_connecting = 1;
+    // No parallel query: a listing reads one page through an ordered index scan
+    // (an ordered Append across the partitions of delivery_attempts). Offered
+    // parallel scans, a generic plan, which cannot see LIMIT, may prefer them
+    // and a sort; at the server's concurrency they would also only add workers.
     session_setup_ = "SET statement_timeout = " + std::to_string(config_.statement_timeout.count()) +
-                     "; SET TIME ZONE 'UTC'";
+                     "; SET TIME ZONE 'UTC'; SET max_parallel_workers_per_gather = 0";
   }
 
   asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline) {
