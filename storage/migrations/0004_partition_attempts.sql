@@ -3,11 +3,13 @@
 --
 -- Layout: one partition per UTC calendar month, created ahead of time by
 -- hookstream_create_attempt_partitions() (the server's maintenance loop or
--- `hookstream-server --maintain`), plus delivery_attempts_history, which holds
+-- `hookstream-server --maintain`); delivery_attempts_history, which holds
 -- everything before the first monthly partition (the table as it was before this
 -- migration, attached as it is: converting 2,000,000 rows takes seconds, not a
--- copy). There is no DEFAULT partition: it would keep the planner from reading
--- partitions in order (an ordered Append, no sort across partitions).
+-- copy); delivery_attempts_future, everything after the last month. There is no
+-- DEFAULT partition: it would keep the planner from reading partitions in order
+-- (an ordered Append, no sort across partitions); MINVALUE and MAXVALUE ranges
+-- catch the same rows and keep the order.
 --
 -- Monthly rather than daily: every listing locks and opens every partition and
 -- its indexes (no time predicate prunes them), and a look-up by id probes each
@@ -83,27 +85,41 @@ BEGIN
                  'EXECUTE FUNCTION hookstream_count_partition_truncated()', part);
 END $$;
 
--- Creates the monthly partitions that follow the last one until `through` is
--- covered; returns how many it made. Each is made as a table of its own and
--- attached, which locks delivery_attempts in SHARE UPDATE EXCLUSIVE mode
--- (readers and writers go on) where CREATE TABLE ... PARTITION OF would take
--- ACCESS EXCLUSIVE.
+-- Creates the monthly partitions up to the one holding `through`; returns how
+-- many it made. delivery_attempts_future holds [end of the last month, MAXVALUE),
+-- so an insert never fails for want of a partition (a clock ahead, maintenance
+-- not run for months); it is rolled forward here: its rows are set aside, their
+-- counts forgotten, and they come back through the parent, counted again, once
+-- the months exist. That locks delivery_attempts in ACCESS EXCLUSIVE mode until
+-- commit (normally the future partition is empty and this takes milliseconds):
+-- run it with a lock_timeout.
 CREATE FUNCTION hookstream_create_attempt_partitions(through timestamptz) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
+  -- pg_catalog comes first in this function's search_path: name the schema.
+  nsp text := (SELECT c.relnamespace::regnamespace::text FROM pg_class c
+               WHERE c.oid = 'delivery_attempts'::regclass);
+  future regclass;
   next_lo timestamptz;
   next_hi timestamptz;
   part text;
   made integer := 0;
-  -- pg_catalog comes first in this function's search_path: name the schema.
-  nsp text := (SELECT c.relnamespace::regnamespace::text FROM pg_class c
-               WHERE c.oid = 'delivery_attempts'::regclass);
 BEGIN
-  SELECT max(b.hi) INTO next_lo
+  SELECT i.inhrelid::regclass, b.lo INTO future, next_lo
   FROM pg_inherits i CROSS JOIN LATERAL hookstream_attempt_partition_bounds(i.inhrelid) b
-  WHERE i.inhparent = 'delivery_attempts'::regclass;
-  IF next_lo IS NULL THEN
-    next_lo := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+  WHERE i.inhparent = 'delivery_attempts'::regclass AND b.lo IS NOT NULL AND b.hi IS NULL;
+  IF future IS NULL THEN
+    SELECT max(b.hi) INTO next_lo
+    FROM pg_inherits i CROSS JOIN LATERAL hookstream_attempt_partition_bounds(i.inhrelid) b
+    WHERE i.inhparent = 'delivery_attempts'::regclass;
+    next_lo := coalesce(next_lo, date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC');
+  ELSIF next_lo > through THEN
+    RETURN 0;
+  ELSE
+    EXECUTE format('LOCK TABLE %s.delivery_attempts IN ACCESS EXCLUSIVE MODE', nsp);
+    PERFORM hookstream_forget_attempt_days((next_lo AT TIME ZONE 'UTC')::date, NULL);
+    EXECUTE format('CREATE TEMP TABLE hookstream_moved_attempts ON COMMIT DROP AS SELECT * FROM %s', future);
+    EXECUTE format('DROP TABLE %s', future);
   END IF;
   WHILE next_lo <= through LOOP
     next_hi := (date_trunc('month', next_lo AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
@@ -116,6 +132,15 @@ BEGIN
     made := made + 1;
     next_lo := next_hi;
   END LOOP;
+  EXECUTE format('CREATE TABLE %s.delivery_attempts_future '
+                 '(LIKE %s.delivery_attempts INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', nsp, nsp);
+  EXECUTE format('ALTER TABLE %s.delivery_attempts ATTACH PARTITION %s.delivery_attempts_future '
+                 'FOR VALUES FROM (%L) TO (MAXVALUE)', nsp, nsp, next_lo);
+  PERFORM hookstream_add_attempt_partition_triggers(format('%s.delivery_attempts_future', nsp)::regclass);
+  IF future IS NOT NULL THEN
+    EXECUTE format('INSERT INTO %s.delivery_attempts SELECT * FROM pg_temp.hookstream_moved_attempts', nsp);
+    DROP TABLE pg_temp.hookstream_moved_attempts;
+  END IF;
   RETURN made;
 END $$;
 
