@@ -119,7 +119,9 @@ BEGIN
     EXECUTE format('LOCK TABLE %s.delivery_attempts IN ACCESS EXCLUSIVE MODE', nsp);
     PERFORM hookstream_forget_attempt_days((next_lo AT TIME ZONE 'UTC')::date, NULL);
     EXECUTE format('CREATE TEMP TABLE hookstream_moved_attempts ON COMMIT DROP AS SELECT * FROM %s', future);
+    PERFORM set_config('hookstream.partition_maintenance', 'on', true);
     EXECUTE format('DROP TABLE %s', future);
+    PERFORM set_config('hookstream.partition_maintenance', '', true);
   END IF;
   WHILE next_lo <= through LOOP
     next_hi := (date_trunc('month', next_lo AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
@@ -153,15 +155,61 @@ DECLARE
   d record;
 BEGIN
   d := hookstream_attempt_partition_days(part);
+  PERFORM set_config('hookstream.partition_maintenance', 'on', true);  -- past the guard below
   EXECUTE format('DROP TABLE %s', part);
+  PERFORM set_config('hookstream.partition_maintenance', '', true);
   PERFORM hookstream_forget_attempt_days(d.first_day, d.last_day);
+END $$;
+
+-- Guards, when the migrating role may create event triggers (a superuser):
+-- dropping or detaching a partition by hand would leave its rows counted, so it
+-- is refused; hookstream_drop_attempt_partition() is the exact way. (Without the
+-- guards, --check-counters finds such a drift and --recount repairs it.) An
+-- operator who means it can SET hookstream.partition_maintenance = on first.
+CREATE FUNCTION hookstream_guard_partition_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('hookstream.partition_maintenance', true) = 'on' THEN
+    RETURN;
+  END IF;
+  -- The whole table going is not a drift.
+  IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() o
+             WHERE o.object_type = 'table' AND o.object_name = 'delivery_attempts') THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() o
+             WHERE o.object_type = 'trigger' AND o.object_identity LIKE 'delivery\_attempts\_count\_%') THEN
+    RAISE EXCEPTION 'dropping a partition of delivery_attempts (or its counting triggers) would leave its rows in '
+                    'the totals; use SELECT hookstream_drop_attempt_partition(''<partition>'') '
+                    '(hookstream-server --retention-days does), or SET hookstream.partition_maintenance = on '
+                    'and repair with hookstream-server --recount';
+  END IF;
+END $$;
+
+CREATE FUNCTION hookstream_guard_partition_detach() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('hookstream.partition_maintenance', true) = 'on' THEN
+    RETURN;
+  END IF;
+  -- A table that still has a partition's counting trigger but is no partition
+  -- any more was just detached.
+  IF EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             WHERE t.tgname = 'delivery_attempts_count_truncate'
+               AND t.tgfoid = 'hookstream_count_partition_truncated()'::regprocedure
+               AND NOT c.relispartition) THEN
+    RAISE EXCEPTION 'detaching a partition of delivery_attempts would leave its rows in the totals; drop old '
+                    'partitions with SELECT hookstream_drop_attempt_partition(''<partition>''), or SET '
+                    'hookstream.partition_maintenance = on and repair with hookstream-server --recount';
+  END IF;
 END $$;
 
 DO $$
 DECLARE
   f text;
 BEGIN
-  FOREACH f IN ARRAY ARRAY['hookstream_attempt_partition_days(regclass)',
+  FOREACH f IN ARRAY ARRAY['hookstream_guard_partition_drop()', 'hookstream_guard_partition_detach()',
+                           'hookstream_attempt_partition_days(regclass)',
                            'hookstream_count_partition_truncated()',
                            'hookstream_add_attempt_partition_triggers(regclass)',
                            'hookstream_create_attempt_partitions(timestamptz)',
@@ -237,3 +285,14 @@ CREATE TRIGGER delivery_attempts_count_truncate AFTER TRUNCATE ON delivery_attem
   FOR EACH STATEMENT EXECUTE FUNCTION hookstream_count_truncated();
 SELECT hookstream_add_attempt_partition_triggers('delivery_attempts_history');
 SELECT hookstream_create_attempt_partitions(now() + interval '1 month');
+
+-- Last: the conversion above drops triggers and alters tables itself.
+DO $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    CREATE EVENT TRIGGER hookstream_guard_partition_drop ON sql_drop
+      EXECUTE FUNCTION hookstream_guard_partition_drop();
+    CREATE EVENT TRIGGER hookstream_guard_partition_detach ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+      EXECUTE FUNCTION hookstream_guard_partition_detach();
+  END IF;
+END $$;
