@@ -383,6 +383,58 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
   admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
+// The server's background maintenance: two runners (two server instances) on
+// one database fold deltas, create partitions ahead and apply retention, and
+// neither fails because of the other.
+BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
+  test::sql_session admin;
+  const std::string url = scratch_database(admin);
+  BOOST_REQUIRE(storage::migrate_database(url, 60s));
+  {
+    test::sql_session db(url);
+    auto t = test::make_tenant(db);
+    db.exec("INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, "
+            "request_url, request_method, status, created_at) SELECT 'da_bg' || g, " + test::quote(t.org_id) + ", " +
+            test::quote(t.env_id) + ", 'evt', " + test::quote(t.connection_ids[0]) + ", " +
+            test::quote(t.destination_ids[0]) + ", 'https://bg', 'POST', 'pending', now() - g * interval '1 day' "
+            "FROM generate_series(0, 99) g");
+    const auto partitions = [&] {
+      return std::stoi(*db.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'delivery_attempts'::regclass"));
+    };
+    const int before = partitions();
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas") != "0");
+
+    storage::maintenance_config c;
+    c.partitions_ahead = std::chrono::hours(24 * 130);  // about four months more than the migration made
+    c.retention_days = 40;
+    std::mutex m;
+    std::vector<std::string> logged;
+    auto log = [&](const std::string& line) {
+      std::lock_guard lock(m);
+      logged.push_back(line);
+    };
+    {
+      storage::maintenance_runner one(url, c, 100ms, 200ms, log), two(url, c, 100ms, 200ms, log);
+      const auto until = std::chrono::steady_clock::now() + 20s;
+      while (std::chrono::steady_clock::now() < until &&
+             (*db.scalar("SELECT count(*) FROM attempt_count_deltas") != "0" || partitions() < before + 3 ||
+              *db.scalar("SELECT count(*) FROM delivery_attempts WHERE created_at < now() - interval '40 days'") !=
+                  "0"))
+        std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas") == "0");
+    BOOST_TEST(partitions() >= before + 3);
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts") == "40");  // 0..39 days old
+    check_exact(db, t, "after background maintenance");
+    std::string errors;
+    for (const auto& line : logged)
+      if (line.find("partitions created") == std::string::npos && line.find("old attempts deleted") == std::string::npos)
+        errors += line + "\n";
+    BOOST_TEST(errors.empty(), errors);
+  }
+  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
+}
+
 // Keyset walks cross the boundary between two partitions exactly, both ways.
 BOOST_AUTO_TEST_CASE(cursor_walks_cross_a_partition_boundary) {
   test::sql_session db;
