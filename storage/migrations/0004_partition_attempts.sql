@@ -284,7 +284,7 @@ CREATE TRIGGER delivery_attempts_count_update AFTER UPDATE ON delivery_attempts
 CREATE TRIGGER delivery_attempts_count_truncate AFTER TRUNCATE ON delivery_attempts
   FOR EACH STATEMENT EXECUTE FUNCTION hookstream_count_truncated();
 SELECT hookstream_add_attempt_partition_triggers('delivery_attempts_history');
-SELECT hookstream_create_attempt_partitions(now() + interval '1 month');
+SELECT hookstream_create_attempt_partitions(now() + interval '7 days');
 
 -- Last: the conversion above drops triggers and alters tables itself.
 DO $$

@@ -48,8 +48,10 @@
 namespace hookstream::storage {
 
 struct maintenance_config {
-  /// Monthly partitions exist at least this far ahead of now.
-  std::chrono::hours partitions_ahead{24 * 31};
+  /// Monthly partitions exist at least this far ahead of now. Short on purpose:
+  /// every partition, empty or not, costs each listing and look-up a little, and
+  /// delivery_attempts_future catches rows beyond it anyway.
+  std::chrono::hours partitions_ahead{24 * 7};
   /// Attempts older than this many days are removed; 0 keeps everything.
   int retention_days = 0;
   /// Rows per retention DELETE (one transaction each).
