@@ -113,9 +113,9 @@ if bc["with_counters"] and bc["without_counters"]:
               f"counter triggers and {bc['without_counters']:.0f} ms without ({bc['with_counters'] / bc['without_counters']:.2f}x)."]
 if writers:
     lines += ["", "## Single-row writers", "",
-              f"{a.connections} pgbench clients, one-row INSERTs of pending attempts, with the counter triggers and "
-              "without (session_replication_role = replica), alternated in this run; ratio = with / without of the "
-              "same round.", "",
+              f"{a.connections} pgbench clients, one-row INSERTs of pending attempts into the hot environment (1) or "
+              "spread over 100 new ones, with the counter triggers and without (session_replication_role = replica), "
+              "alternated in this run; ratio = with / without of the same round.", "",
               "| environments | round | with counters (tps) | without (tps) | ratio |", "|---:|---:|---:|---:|---:|"]
     for w in writers:
         ratio = w["with_counters_tps"] / w["without_counters_tps"] if w["without_counters_tps"] else 0

@@ -245,20 +245,33 @@ asio::awaitable<db_result<void>> partitions_and_retention(pg_connection& conn, c
       }
       continue;
     }
-    // Each batch is its own statement and transaction: row locks and WAL stay
-    // small, and the partition's statement triggers count every batch.
+    // Old rows are found per environment through its listing index (org_id,
+    // env_id, created_at ...), so each batch reads only rows it deletes: a scan
+    // of the partition per batch would revisit the dead rows of earlier
+    // batches. Each batch is its own statement and transaction (row locks and
+    // WAL stay small), counted by the partition's statement triggers.
+    auto tenants = co_await conn.execute_script(
+        "WITH RECURSIVE envs AS ((SELECT org_id, env_id FROM " + part + " ORDER BY org_id, env_id LIMIT 1) "
+        "UNION ALL SELECT n.org_id, n.env_id FROM envs e CROSS JOIN LATERAL (SELECT d.org_id, d.env_id FROM " +
+            part + " d WHERE (d.org_id, d.env_id) > (e.org_id, e.env_id) ORDER BY d.org_id, d.env_id LIMIT 1) n) "
+            "SELECT org_id, env_id FROM envs",
+        deadline);
+    if (!tenants) co_return tenants.error();
     const std::string batch = "DELETE FROM " + part + " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " + part +
-                              " WHERE created_at < " + literal(at) + "::timestamptz LIMIT " +
+                              " WHERE org_id = $1 AND env_id = $2 AND created_at < $3::timestamptz LIMIT " +
                               std::to_string(c.delete_batch) + "))";
-    for (;;) {
-      if (clock::now() >= deadline) {
-        report.notes.push_back("retention: out of time; the rest is deleted next run");
-        break;
+    for (int t = 0; t < tenants->rows(); ++t) {
+      const std::array<query_param, 3> params{tenants->bytes(t, 0), tenants->bytes(t, 1), std::string_view(at)};
+      for (;;) {
+        if (clock::now() >= deadline) {
+          report.notes.push_back("retention: out of time; the rest is deleted next run");
+          co_return db_result<void>{};
+        }
+        auto deleted = co_await conn.execute(batch, params, result_format::binary, deadline);
+        if (!deleted) co_return deleted.error();
+        report.rows_deleted += deleted->affected_rows();
+        if (deleted->affected_rows() < c.delete_batch) break;
       }
-      auto deleted = co_await conn.execute_script(batch, deadline);
-      if (!deleted) co_return deleted.error();
-      report.rows_deleted += deleted->affected_rows();
-      if (deleted->affected_rows() < c.delete_batch) break;
     }
   }
   co_return db_result<void>{};
@@ -402,26 +415,35 @@ asio::awaitable<void> maintenance_loop(maintenance_runner_state_access s, std::s
                                        maintenance_runner::log_function log) {
   pg_connection conn(s.io->get_executor());
   clock::time_point next_full{};  // the first pass is a full one
+  // A database that stays down would otherwise log the same line every interval.
+  std::string last_line;
+  clock::time_point last_logged{};
+  auto report = [&](const std::string& line) {
+    if (line == last_line && clock::now() - last_logged < std::chrono::minutes(1)) return;
+    last_line = line;
+    last_logged = clock::now();
+    log(line);
+  };
   while (!*s.stopping) {
     const auto deadline = clock::now() + config.statement_timeout * 2;
     if (!conn.usable()) {
-      if (auto r = co_await connect(conn, conninfo); !r) log("maintenance: cannot connect: " + r.error().message);
+      if (auto r = co_await connect(conn, conninfo); !r) report("maintenance: cannot connect: " + r.error().message);
     }
     if (conn.usable()) {
       if (clock::now() >= next_full) {
         auto r = co_await run_maintenance(conn, config, deadline);
         if (!r) {
-          log("maintenance: " + r.error().message);
+          report("maintenance: " + r.error().message);
         } else {
           next_full = clock::now() + partition_interval;
           if (r->partitions_created || r->partitions_dropped || r->rows_deleted)
-            log("maintenance: " + std::to_string(r->partitions_created) + " partitions created, " +
+            report("maintenance: " + std::to_string(r->partitions_created) + " partitions created, " +
                 std::to_string(r->partitions_dropped) + " dropped, " + std::to_string(r->rows_deleted) +
                 " old attempts deleted");
-          for (const auto& note : r->notes) log("maintenance: " + note);
+          for (const auto& note : r->notes) report("maintenance: " + note);
         }
       } else if (auto r = co_await fold_count_deltas(conn, config.fold_batch, deadline); !r) {
-        log("maintenance: folding counter deltas: " + r.error().message);
+        report("maintenance: folding counter deltas: " + r.error().message);
       }
     }
     s.timer->expires_after(interval);
