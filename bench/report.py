@@ -24,6 +24,11 @@ def jsonl(name):
 
 
 scenarios = jsonl("scenarios.jsonl")
+writers = jsonl("writers.jsonl")
+mixed_tps_path = os.path.join(raw, "mixed-writer-tps.txt")
+mixed_writer_tps = None
+if os.path.exists(mixed_tps_path) and open(mixed_tps_path).read().strip():
+    mixed_writer_tps = float(open(mixed_tps_path).read().split()[0])
 totals = jsonl("totals.jsonl")
 http_ceiling = json.load(open(os.path.join(raw, "http_ceiling.json")))
 wrk_rps = None
@@ -61,6 +66,8 @@ doc = {
     "total_cost": totals,
     "http_ceiling": http_ceiling,
     "wrk_first_page_rps": wrk_rps,
+    "single_row_writers": writers,
+    "mixed_writer_tps": mixed_writer_tps,
     "bulk_insert_50k_ms": {"with_counters": min(with_ms) if with_ms else None,
                            "without_counters": min(without_ms) if without_ms else None},
 }
@@ -127,6 +134,21 @@ bc = doc["bulk_insert_50k_ms"]
 if bc["with_counters"] and bc["without_counters"]:
     lines += ["", f"Write side: inserting 50,000 attempts in one statement takes {bc['with_counters']:.0f} ms with the "
               f"counter triggers and {bc['without_counters']:.0f} ms without ({bc['with_counters'] / bc['without_counters']:.2f}x)."]
+if writers:
+    lines += ["", "## Single-row writers", "",
+              f"{a.connections} pgbench clients, one-row INSERTs of pending attempts into the hot environment (1) or "
+              "spread over 100 new ones, with the counter triggers and without (session_replication_role = replica), "
+              "alternated in this run; ratio = with / without of the same round.", "",
+              "| environments | round | with counters (tps) | without (tps) | ratio |", "|---:|---:|---:|---:|---:|"]
+    for w in writers:
+        ratio = w["with_counters_tps"] / w["without_counters_tps"] if w["without_counters_tps"] else 0
+        lines.append(f"| {w['environments']} | {w['round']} | {fmt(w['with_counters_tps'])} | "
+                     f"{fmt(w['without_counters_tps'])} | {ratio:.2f} |")
+mixed = next((s for s in scenarios if s["scenario"] == "mixed_first_page"), None)
+if mixed:
+    lines += ["", f"Mixed load: the first page at {fmt(mixed['rps'])} req/s (p99 {fmt(mixed['latency_ms']['p99'])} ms) "
+              f"while {a.connections} writers inserted and settled attempts in the same environment at "
+              f"{fmt(mixed_writer_tps)} tps" + (f"; alone: {fmt(first['rps'])} req/s (p99 {fmt(first['latency_ms']['p99'])} ms)." if first else ".")]
 open(os.path.join(a.out, "report.md"), "w").write("\n".join(lines) + "\n")
 
 # chart.svg: latency percentiles per scenario (left), throughput by concurrency (right).

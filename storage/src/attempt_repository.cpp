@@ -87,21 +87,21 @@ std::string where_clause(const param_slots& p, const std::string& x) {
   return w;
 }
 
-// The exact total as a scalar subquery (see migration 0002): counters for the
-// low-cardinality dimensions, a direct indexed count when filtering by event.
+// The exact total as a scalar subquery: folded counters plus the deltas writers
+// left since the last compaction (migration 0003), summed in the page's snapshot;
+// a direct indexed count when filtering by event.
 std::string total_expression(const param_slots& p) {
   if (p.event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where_clause(p, "n") + ")";
-  std::string extra;
-  if (p.status) extra += " AND k.status = " + arg(p.status);
-  if (p.dlq) extra += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
-  if (p.connection || p.destination) {
-    if (p.connection) extra += " AND k.connection_id = " + arg(p.connection);
-    if (p.destination) extra += " AND k.destination_id = " + arg(p.destination);
-    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts_by_route k WHERE k.org_id = $1 AND "
-           "k.env_id = $2" + extra + ")";
-  }
-  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts k WHERE k.org_id = $1 AND k.env_id = $2" +
-         extra + ")";
+  std::string where = "k.org_id = $1 AND k.env_id = $2";
+  if (p.connection) where += " AND k.connection_id = " + arg(p.connection);
+  if (p.destination) where += " AND k.destination_id = " + arg(p.destination);
+  if (p.status) where += " AND k.status = " + arg(p.status);
+  if (p.dlq) where += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
+  const bool by_route = p.connection || p.destination;
+  const std::string folded = by_route ? "attempt_counts_by_route" : "attempt_counts";
+  const std::string pending = by_route ? "attempt_count_deltas_by_route" : "attempt_count_deltas";
+  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where +
+         " UNION ALL SELECT k.n FROM " + pending + " k WHERE " + where + ") k)";
 }
 
 // The SQL depends only on which filters are present and on the mode: 32 x 3
@@ -187,13 +187,15 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
       // OFFSET 0 cannot be flattened into a plain join, so even a generic plan
       // (which cannot see the LIMIT and guesses thousands of rows) stays a nested
       // loop of primary-key look-ups that keeps the order (k's): no hash join
-      // over the whole table, no sort.
+      // over the whole table, no sort. The look-up names the whole primary key
+      // (org_id, id, created_at): created_at also prunes it to one partition.
       return "SELECT " + columns + ", " + total_expression(p) +
              " AS total FROM (SELECT d.*, k.created_at AS k_created_at, k.id AS k_id, " +
              fits_column("d", cap, budget, "k.created_at DESC, k.id DESC") +
              " FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
              " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
-             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.id = k.id OFFSET 0) d) a "
+             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
+             "AND d.created_at = k.created_at OFFSET 0) d) a "
              "ORDER BY a.k_created_at DESC, a.k_id DESC";
     case page_mode::after:
       // Both keys in one direction: the row comparison is an index condition of
