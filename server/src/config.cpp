@@ -167,7 +167,7 @@ const std::vector<option>& options() {
        }},
       {"max-field-bytes", "HOOKSTREAM_MAX_FIELD_BYTES", "N",
        "listing: response_body, request_headers, response_headers and error are cut to N bytes, on a UTF-8 "
-       "boundary (default 65536)",
+       "boundary (default 16384)",
        count([](server_config& c) -> std::int32_t& { return c.handler.listing_field_bytes; }, 4, 1 << 30)},
       {"max-attempt-field-bytes", "HOOKSTREAM_MAX_ATTEMPT_FIELD_BYTES", "N",
        "the same cut for GET /v1/delivery-attempts/{id} (default 1048576)",
