@@ -77,8 +77,8 @@ const std::vector<option>& options() {
          return !v.empty();
        }},
       {"maintenance-database-url", "HOOKSTREAM_MAINTENANCE_DATABASE_URL", "URL",
-       "where migrations, maintenance and the one-shot commands connect (default: --database-url); must be "
-       "PostgreSQL itself or a session-mode pooler (session advisory locks)",
+       "where migrations, maintenance, the one-shot commands and the replica lag monitor connect (default: "
+       "--database-url); must be PostgreSQL itself or a session-mode pooler (session advisory locks)",
        [](server_config& c, const std::string& v) {
          c.maintenance_database_url = v;
          return !v.empty();

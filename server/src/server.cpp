@@ -91,7 +91,9 @@ void server::start() {
   if (replicas_) {
     // One monitor for the process, never per request or per thread.
     storage::replica_monitor_config m;
-    m.primary_conninfo = config_.database_url;
+    // Straight to PostgreSQL when requests go through a pooler: the monitor's
+    // connection prepares its statements once (named).
+    m.primary_conninfo = maintenance_url(config_);
     m.replica_conninfos = config_.replica_urls;
     m.interval = config_.replica_check_interval;
     m.connect_timeout = std::min(config_.pool.connect_timeout, std::chrono::milliseconds(2000));

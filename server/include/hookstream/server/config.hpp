@@ -18,7 +18,8 @@ struct server_config {
   std::string listen_address = "127.0.0.1";
   unsigned short port = 8080;
   std::string database_url;
-  /// Migrations, the maintenance thread and the one-shot commands connect here
+  /// Migrations, the maintenance thread, the one-shot commands and the replica
+  /// lag monitor's primary sampling connect here
   /// (empty: database_url). They hold session advisory locks and session
   /// settings, so behind a pooler in transaction mode this must name
   /// PostgreSQL itself.
