@@ -50,7 +50,11 @@ param_slots slots_of(const attempt_filter& f) {
   return p;
 }
 
-std::string arg(int n) { return "$" + std::to_string(n); }
+std::string arg(int n) {
+  std::string s = "$";  // not "$" + to_string(n): GCC 12 warns falsely (-Wrestrict) on that form
+  s += std::to_string(n);
+  return s;
+}
 
 // WHERE conditions over delivery_attempts alias `x`.
 std::string where_clause(const param_slots& p, const std::string& x) {
