@@ -15,9 +15,13 @@
 // `invalid_api_key`; a well-formed wrong key and an unknown key take the same
 // path (hash, cache, one indexed look-up).
 //
-// Caching: outcomes are cached per thread (see credential_cache.hpp), so a hot
-// credential needs no connection at all; only a miss acquires one from the pool.
-// Thread-safety: one authenticator per io_context thread, like the pool.
+// Caching: outcomes are cached per authenticator (see credential_cache.hpp), so
+// a hot credential needs no connection at all; only a miss acquires one from
+// the pool.
+// Threads: the authenticator's state lives on its pool's executor. `authenticate`
+// may be awaited from any executor (it hops onto the pool's, see
+// storage/serial_executor.hpp); `outcome_without_lookup` and the accessors must
+// be called on the pool's executor (api_handler does), or while no thread runs it.
 #pragma once
 
 #include <hookstream/auth/credential_cache.hpp>
@@ -72,6 +76,7 @@ class authenticator {
 
   /// Resolves the request's credential to its tenant. `acquire_deadline` bounds
   /// the wait for a connection (on a cache miss), `deadline` the whole look-up.
+  /// `creds` must stay valid until the returned awaitable completes.
   boost::asio::awaitable<auth_result> authenticate(const request_credentials& creds,
                                                    storage::clock::time_point acquire_deadline,
                                                    storage::clock::time_point deadline);
@@ -100,6 +105,9 @@ class authenticator {
   };
   using plan = std::variant<auth_result, key_lookup, session_lookup>;
   plan plan_for(const request_credentials& creds);
+  boost::asio::awaitable<auth_result> authenticate_here(const request_credentials& creds,
+                                                        storage::clock::time_point acquire_deadline,
+                                                        storage::clock::time_point deadline);
 
   boost::asio::awaitable<auth_result> lookup_api_key(const key_lookup& lookup,
                                                      storage::clock::time_point acquire_deadline,
