@@ -283,7 +283,14 @@ http_listener::http_listener(storage::serial_executor executor, const tcp::endpo
   state_->bound_port = a.local_endpoint().port();
 }
 
-http_listener::~http_listener() = default;
+http_listener::~http_listener() {
+  // Connections may outlive the object, but accepting must not: the accept loop
+  // would keep the io_context's threads running forever. A shutdown already
+  // begun keeps its callback.
+  asio::dispatch(state_->executor.get(), [self = state_] {
+    if (!self->stopping) self->begin_shutdown({});
+  });
+}
 
 unsigned short http_listener::port() const { return state_->bound_port; }
 

@@ -37,7 +37,9 @@
 // `open_connections` too.
 //
 // Lifetimes: connections hold the listener's state, so the listener object may
-// be destroyed before they end. A mounted api_handler is kept alive by them
+// be destroyed before they end. Destroying it begins the shutdown (without a
+// callback) unless `begin_shutdown` was called: it stops accepting, so the
+// io_context runs out of work once the connections end. A mounted api_handler is kept alive by them
 // (see api_handler::as_request_handler); a plain `request_handler` must keep
 // whatever it refers to alive until `on_drained`.
 #pragma once
