@@ -92,6 +92,11 @@ class pg_connection {
   /// "hookstream". Errors: `connection_failed` (also past `deadline`), `cancelled`.
   boost::asio::awaitable<db_result<void>> connect(std::string conninfo, clock::time_point deadline);
 
+  /// The application_name the server sees when `conninfo` sets none (default
+  /// "hookstream"): tells pooled request connections from others in
+  /// pg_stat_activity. Takes effect at the next connect().
+  void set_fallback_application_name(std::string name) { fallback_application_name_ = std::move(name); }
+
   /// Runs one statement with the extended protocol. The statement is prepared on
   /// first use and cached on this connection by its SQL text, so repeated calls
   /// cost one round trip. `sql` must stay the same text for the same statement.
@@ -169,6 +174,7 @@ class pg_connection {
   bool connecting_ = false;
   // A statement was handed to libpq and its results are not all read yet.
   bool in_flight_ = false;
+  std::string fallback_application_name_ = "hookstream";
   // Readiness found without waiting, in a row: a large result streaming in
   // would otherwise be read in one go, holding the event loop (see wait_ready).
   unsigned ready_without_waiting_ = 0;
