@@ -79,6 +79,13 @@ struct http_server::state : std::enable_shared_from_this<state> {
     if (auto peer = conn->stream.socket().remote_endpoint(ec); !ec) context.client_address = peer.address().to_string();
     beast::flat_buffer buffer;
     for (;;) {
+      // Checked here, on the connection's strand, right before it is marked
+      // idle: a stop that began while the last answer was being written (kept
+      // alive) ends the connection now; a later one finds it idle and closes it.
+      {
+        std::lock_guard lock(self->mutex);
+        if (self->stopping) break;
+      }
       http_request request;
       conn->waiting_for_request = true;
       conn->stream.expires_after(read_timeout);
