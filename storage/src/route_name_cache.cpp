@@ -50,6 +50,11 @@ route_name_cache::route_name_cache(route_name_cache_config config) : config_(con
 
 asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,
                                                            attempt_rows& rows, clock::time_point deadline) {
+  return conn.executor().run(resolve_here(conn, tenant, rows, deadline));
+}
+
+asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& conn, const tenant_id& tenant,
+                                                                attempt_rows& rows, clock::time_point deadline) {
   const int n = rows.size();
   if (n == 0) co_return db_result<void>{};
   auto make_key = [&](int kind, std::string_view id) -> std::string_view {

@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(truncate_resets_the_counters) {
   const std::string url = test::database_url().substr(0, test::database_url().rfind('/') + 1) + scratch;
   {
     // Back-fill: rows that exist before migration 0002 are counted by it.
-    boost::asio::io_context io;
+    boost::asio::io_context io(test::io_concurrency_hint());
     auto first_only = test::run_on(io, [&]() -> boost::asio::awaitable<storage::db_result<int>> {
       storage::pg_connection conn(io.get_executor());
       BOOST_REQUIRE(co_await conn.connect(url, storage::clock::now() + 10s));

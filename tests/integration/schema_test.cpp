@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(a_failing_migration_leaves_nothing_behind) {
       {1, "0001_ok", "CREATE TABLE kept_if_committed (x int);"},
       {2, "0002_broken", "CREATE TABLE oops (x no_such_type);"},
   };
-  boost::asio::io_context io;
+  boost::asio::io_context io(test::io_concurrency_hint());
   auto result = test::run_on(io, [&]() -> boost::asio::awaitable<storage::db_result<int>> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(url, storage::clock::now() + 10s));

@@ -2,9 +2,11 @@
 // transport tells a handler about a request beyond its bytes.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <functional>
 #include <string>
 
 namespace hookstream::server {
@@ -19,5 +21,10 @@ struct request_context {
   /// address it trusts. Empty: unknown (all such requests share one bucket).
   std::string client_address;
 };
+
+/// What serves a parsed request (api_handler::handle, or a gateway's router).
+/// The request and context must stay valid until the returned awaitable completes.
+using request_handler =
+    std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
 
 }  // namespace hookstream::server
