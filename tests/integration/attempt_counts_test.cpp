@@ -30,20 +30,20 @@ std::vector<filter_case> all_shapes(const test::test_tenant& t) {
       filter_case c;
       auto add = [&](const std::string& w) { c.where += " AND " + w; };
       if (shape & 1u) {
-        c.filter.event_id = variant ? "evt_1" : "evt_none";
-        add("event_id = " + test::quote(*c.filter.event_id));
+        c.filter.event_id = {variant ? "evt_1" : "evt_none"};
+        add("event_id = " + test::quote(c.filter.event_id[0]));
       }
       if (shape & 2u) {
-        c.filter.connection_id = t.connection_ids[variant];
-        add("connection_id = " + test::quote(*c.filter.connection_id));
+        c.filter.connection_id = {t.connection_ids[variant]};
+        add("connection_id = " + test::quote(c.filter.connection_id[0]));
       }
       if (shape & 4u) {
-        c.filter.destination_id = t.destination_ids[1 - variant];
-        add("destination_id = " + test::quote(*c.filter.destination_id));
+        c.filter.destination_id = {t.destination_ids[1 - variant]};
+        add("destination_id = " + test::quote(c.filter.destination_id[0]));
       }
       if (shape & 8u) {
-        c.filter.status = variant ? "failed" : "success";
-        add("status = " + test::quote(*c.filter.status));
+        c.filter.status = {variant ? "failed" : "success"};
+        add("status = " + test::quote(c.filter.status[0]));
       }
       if (shape & 16u) {
         c.filter.in_dlq = variant == 1;

@@ -51,14 +51,14 @@ struct shape {
 
 std::vector<shape> shapes(const test::test_tenant& t) {
   std::vector<shape> s(5);
-  s[1].filter.status = "failed";
+  s[1].filter.status = {"failed"};
   s[1].where = " AND status = 'failed'";
   s[2].filter.in_dlq = true;
   s[2].where = " AND coalesce(is_dlq, 0) = 1";
-  s[3].filter.connection_id = t.connection_ids[1];
+  s[3].filter.connection_id = {t.connection_ids[1]};
   s[3].where = " AND connection_id = " + test::quote(t.connection_ids[1]);
-  s[4].filter.destination_id = t.destination_ids[0];
-  s[4].filter.status = "pending";
+  s[4].filter.destination_id = {t.destination_ids[0]};
+  s[4].filter.status = {"pending"};
   s[4].where = " AND destination_id = " + test::quote(t.destination_ids[0]) + " AND status = 'pending'";
   return s;
 }

@@ -110,18 +110,18 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
   std::vector<shape> shapes(8);
   shapes[0].name = "unfiltered";
   shapes[1].name = "event";
-  shapes[1].filter.event_id = "evt_3";
+  shapes[1].filter.event_id = {"evt_3"};
   shapes[2].name = "connection";
-  shapes[2].filter.connection_id = "conn_3";
+  shapes[2].filter.connection_id = {"conn_3"};
   shapes[3].name = "destination";
-  shapes[3].filter.destination_id = "dst_3";
+  shapes[3].filter.destination_id = {"dst_3"};
   shapes[4].name = "status";
-  shapes[4].filter.status = "failed";
+  shapes[4].filter.status = {"failed"};
   shapes[5].name = "dlq";
   shapes[5].filter.in_dlq = true;
   shapes[6].name = "status+connection";  // "+" marks a combination
-  shapes[6].filter.status = "failed";
-  shapes[6].filter.connection_id = "conn_3";
+  shapes[6].filter.status = {"failed"};
+  shapes[6].filter.connection_id = {"conn_3"};
   shapes[7].name = "not dlq";
   shapes[7].filter.in_dlq = false;
 
