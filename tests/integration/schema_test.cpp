@@ -178,4 +178,13 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
   admin.exec("DROP DATABASE " + scratch);
 }
 
+// A cursor carries at most 128 bytes of its anchor's id: the schema refuses
+// longer attempt ids, so no walk can be misled by a cut id.
+BOOST_AUTO_TEST_CASE(attempt_ids_are_at_most_128_bytes) {
+  test::sql_session db;
+  auto t = test::make_tenant(db);
+  BOOST_CHECK_NO_THROW(test::insert_attempts(db, t, {{.id = "da_" + std::string(125, 'a')}}));
+  BOOST_CHECK_THROW(test::insert_attempts(db, t, {{.id = "da_" + std::string(126, 'a')}}), std::runtime_error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
