@@ -102,7 +102,9 @@ json::object path_item(const endpoint_route& r) {
     case endpoint::openapi:
       get["summary"] = "This document";
       responses["200"] = json_response("The OpenAPI 3.1 document of this API.",
-                                       js(R"({"type":"object","required":["openapi","paths"]})"));
+                                       js(R"({"type":"object","required":["openapi","info","paths"],
+                                           "properties":{"openapi":{"const":"3.1.0"},"info":{"type":"object"},
+                                                         "paths":{"type":"object"}}})"));
       break;
     case endpoint::list_attempts:
       get["operationId"] = "listDeliveryAttempts";

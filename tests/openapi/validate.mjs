@@ -77,6 +77,7 @@ const templates = Object.keys(doc.paths).map((p) => ({
 }));
 const exercised = new Map(Object.keys(doc.paths).map((p) => [p, new Set()]));
 let validated = 0;
+let omitted = 0;
 for (const a of answers) {
   const where = `GET ${a.target} -> ${a.status}`;
   const path = a.target.split("?")[0];
@@ -106,6 +107,10 @@ for (const a of answers) {
     fail(`${where}: content type "${type}" is not documented (${Object.keys(response.content ?? {}).join(", ")})`);
     continue;
   }
+  if (a.body_omitted_bytes !== undefined) {
+    ++omitted;  // too large to record: status, headers and content type were checked
+    continue;
+  }
   const text = bodyOf(a);
   let body = text;
   if (type === "application/json") {
@@ -133,5 +138,6 @@ for (const [p, statuses] of exercised)
 for (const [p, statuses] of exercised)
   console.log(`GET ${p}: statuses seen ${[...statuses].sort().join(", ")}`);
 for (const f of failures.slice(0, 50)) console.error("FAIL", f);
+if (omitted) console.log(`${omitted} answers over 256 KiB were checked without their bodies`);
 console.log(`${validated} passed, ${failures.length} failed`);
 process.exit(failures.length === 0 ? 0 : 1);
