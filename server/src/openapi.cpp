@@ -27,7 +27,8 @@ json::object error_response(std::string_view description) { return json_response
 
 // The answers every API operation can give besides its own.
 void add_api_errors(json::object& responses) {
-  responses["400"] = error_response("A query parameter (or the cursor) is not valid; `error` names it and its rule.");
+  responses["400"] = error_response(
+      "A query parameter (or the cursor) is not valid; `error` names it and its rule. (Also: a malformed HTTP request.)");
   responses["401"] = error_response("No credential, or one that is unknown, revoked or expired.");
   responses["401"].as_object()["headers"].as_object()["WWW-Authenticate"] =
       json::object{{"schema", {{"type", "string"}}}};
@@ -41,10 +42,14 @@ void add_api_errors(json::object& responses) {
   responses["504"] = error_response("The request's database work ran past its deadline.");
 }
 
-// What any path may answer at the HTTP layer, before routing.
+// What any path may answer at the HTTP layer, before routing (the listener
+// refuses the request and closes the connection), or when a handler fails.
 void add_transport_errors(json::object& responses) {
+  if (!responses.contains("400"))
+    responses["400"] = error_response("The HTTP request is malformed (framing, Host), and the connection is closed.");
   responses["413"] = error_response("The request body is larger than the server accepts.");
   responses["431"] = error_response("The request's header fields are too large.");
+  if (!responses.contains("500")) responses["500"] = error_response("An unexpected server error.");
 }
 
 json::object rate_limit_headers() {
