@@ -208,6 +208,14 @@ class shape_sql_builder {
   // minute before B. Every piece is empty when the range is too short for it,
   // and the unbounded side of a half-open range (-infinity/infinity) makes its
   // pieces empty too. Timestamps without time zone are UTC.
+  //
+  // An edge piece longer than half its bucket (more than 30 minutes of an
+  // hour, 12 hours of a day) is read as the whole bucket minus the rest of it:
+  // at most 30 minutely or 12 hourly counters per edge instead of 59 or 23.
+  // Exact, since compaction folds every layer in one transaction (a bucket's
+  // counter is the sum of its finer ones; --check-counters verifies it). Which
+  // form a piece takes depends on the parameters only: both are in the
+  // statement, and the one not taken is cut by a one-time filter.
   std::string tenant_range_total() const {
     const std::string a = after(), b = before();
     const std::string x = "(date_trunc('minute', " + a + " AT TIME ZONE 'UTC') + interval '1 minute')";
@@ -217,20 +225,40 @@ class shape_sql_builder {
     const std::string da = "(date_trunc('day', " + ha + " - interval '1 microsecond') + interval '1 day')";
     const std::string db = "date_trunc('day', " + hb + ")";
     const std::string k = counter_where(false);
-    auto piece = [&](const char* table, const char* col, const std::string& lo, const std::string& hi) {
-      return std::string(" UNION ALL SELECT k.n FROM ") + table + " k WHERE " + k + " AND k." + col + " >= " + lo +
-             " AND k." + col + " < " + hi;
+    auto piece = [&](const char* table, const char* col, const std::string& lo, const std::string& hi,
+                     const std::string& when = "", const char* sign = "") {
+      return std::string(" UNION ALL SELECT ") + sign + "k.n FROM " + table + " k WHERE " + k + " AND k." + col +
+             " >= " + lo + " AND k." + col + " < " + hi + (when.empty() ? "" : " AND " + when);
     };
+    auto bucket = [&](const char* table, const char* col, const std::string& at, const std::string& when) {
+      return std::string(" UNION ALL SELECT k.n FROM ") + table + " k WHERE " + k + " AND k." + col + " = " + at +
+             " AND " + when;
+    };
+    // The edges' complements, when shorter: the leading edge [x, ha) of hour
+    // ha - 1h, the trailing edge [hb, y) of hour hb; the same with hours of days.
+    const std::string m1 = "(" + y + " >= " + ha + " AND " + x + " < " + ha + " - interval '30 minutes')";
+    const std::string m2 = "(" + hb + " >= " + ha + " AND " + y + " > " + hb + " + interval '30 minutes')";
+    const std::string h1 = "(" + hb + " >= " + da + " AND " + ha + " < " + da + " - interval '12 hours')";
+    const std::string h2 = "(" + db + " >= " + da + " AND " + hb + " > " + db + " + interval '12 hours')";
+    const std::string ha_1 = "(" + ha + " - interval '1 hour')", da_1 = "(" + da + " - interval '1 day')";
     return "(SELECT coalesce(sum(t.n), 0)::int8 FROM (" +
            direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + x +
                         " AT TIME ZONE 'UTC')") +
            " UNION ALL " +
            direct_count(" AND x.created_at >= (greatest(" + y + ", " + x + ") AT TIME ZONE 'UTC') AND x.created_at < " +
                         b) +
-           piece("attempt_counts_minutely", "minute", x, "least(" + ha + ", " + y + ")") +
-           piece("attempt_counts_minutely", "minute", "greatest(" + hb + ", " + ha + ")", y) +
-           piece("attempt_counts_hourly", "hour", ha, "least(" + da + ", " + hb + ")") +
-           piece("attempt_counts_hourly", "hour", "greatest(" + db + ", " + da + ")", hb) +
+           piece("attempt_counts_minutely", "minute", x, "least(" + ha + ", " + y + ")", "NOT " + m1) +
+           bucket("attempt_counts_hourly", "hour", ha_1, m1) +
+           piece("attempt_counts_minutely", "minute", ha_1, x, m1, "-") +
+           piece("attempt_counts_minutely", "minute", "greatest(" + hb + ", " + ha + ")", y, "NOT " + m2) +
+           bucket("attempt_counts_hourly", "hour", hb, m2) +
+           piece("attempt_counts_minutely", "minute", y, hb + " + interval '1 hour'", m2, "-") +
+           piece("attempt_counts_hourly", "hour", ha, "least(" + da + ", " + hb + ")", "NOT " + h1) +
+           bucket("attempt_counts_daily", "day", da_1 + "::date", h1) +
+           piece("attempt_counts_hourly", "hour", da_1, ha, h1, "-") +
+           piece("attempt_counts_hourly", "hour", "greatest(" + db + ", " + da + ")", hb, "NOT " + h2) +
+           bucket("attempt_counts_daily", "day", db + "::date", h2) +
+           piece("attempt_counts_hourly", "hour", hb, db + " + interval '1 day'", h2, "-") +
            piece("attempt_counts_daily", "day", da + "::date", db + "::date") +
            piece("attempt_count_deltas", "minute", x, y) + ") t)";
   }
