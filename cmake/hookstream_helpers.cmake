@@ -12,8 +12,7 @@ function(hookstream_embed_sql out_var namespace)
     file(READ ${file} sql)
     get_filename_component(name ${file} NAME_WE)
     string(REGEX MATCH "^[0-9]+" version ${name})
-    # Decimal: "0010" written as a C++ literal would be octal 8 (and "0018" no
-    # number at all).
+    # "0030" would be an octal literal in C++ (24): drop the leading zeros.
     string(REGEX REPLACE "^0+([0-9])" "\\1" version "${version}")
     string(APPEND body "    {${version}, \"${name}\", R\"hsql(${sql})hsql\"},\n")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})

@@ -46,17 +46,19 @@ bool is_credential_failure(const auth::auth_result& r) {
 }  // namespace
 
 struct api_handler::state {
-  state(storage::connection_pool& p, handler_config c, server_metrics* m, const metrics_registry* r)
-      : pool(p),
+  state(std::unique_ptr<storage::read_router> own, storage::read_router& reads, handler_config c,
+        server_metrics* m, const metrics_registry* r)
+      : own_router(std::move(own)),
+        router(reads),
         config(std::move(c)),
-        authenticator(pool, config.auth),
+        authenticator(router, config.auth),
         org_limiter(config.org_limiter ? config.org_limiter : std::make_shared<rate_limiter>(config.rate_limit)),
         auth_failure_limiter(config.auth_failure_limiter
                                  ? config.auth_failure_limiter
                                  : std::make_shared<rate_limiter>(config.auth_failure_limit)),
         readiness(config.readiness ? config.readiness : std::make_shared<readiness_probe>()),
         cors(config.cors_origins),
-        attempts(pool, config),
+        attempts(router, config),
         metrics(m),
         registry(r) {}
 
@@ -71,7 +73,8 @@ struct api_handler::state {
                                                                                  const request_context& ctx,
                                                                                  const request_scope& scope);
 
-  storage::connection_pool& pool;
+  std::unique_ptr<storage::read_router> own_router;  // when made from a pool alone
+  storage::read_router& router;
   handler_config config;
   auth::authenticator authenticator;
   std::shared_ptr<rate_limiter> org_limiter;
@@ -84,8 +87,15 @@ struct api_handler::state {
 };
 
 api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
+                         const metrics_registry* registry) {
+  auto own = std::make_unique<storage::read_router>(pool);
+  auto& router = *own;
+  state_ = std::make_unique<state>(std::move(own), router, std::move(config), metrics, registry);
+}
+
+api_handler::api_handler(storage::read_router& reads, handler_config config, server_metrics* metrics,
                          const metrics_registry* registry)
-    : state_(std::make_unique<state>(pool, std::move(config), metrics, registry)) {}
+    : state_(std::make_unique<state>(nullptr, reads, std::move(config), metrics, registry)) {}
 
 api_handler::~api_handler() = default;
 
@@ -123,7 +133,8 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request, 
   if (s.metrics) {
     s.metrics->in_flight_delta(-1);
     s.metrics->observe_request(res.result_int(), clock::now() - started);
-    s.metrics->publish_pool(s.pool.stats());
+    s.metrics->publish_pool(s.router.primary().stats());
+    s.metrics->publish_reads(s.router);
     s.metrics->publish_auth(s.authenticator.lookups());
     s.metrics->publish_readiness_checks(s.readiness->checks());
   }
@@ -163,7 +174,7 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
   // whatever the call rate; other calls answer from the last result.
   if (readiness->claim_refresh(clock::now())) {
     const auto deadline = clock::now() + std::min(config.request_timeout, std::chrono::milliseconds(2000));
-    auto ping = co_await pool.with_connection(
+    auto ping = co_await router.primary().with_connection(
         [&](storage::pg_connection& conn) { return conn.execute("SELECT 1", {}, storage::result_format::binary, deadline); },
         std::min(deadline, clock::now() + config.acquire_timeout));
     readiness->publish(static_cast<bool>(ping), clock::now());

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -64,6 +65,13 @@ void record(const std::string& target, const http_result& r) {
 test_server::test_server(unsigned threads, const std::function<void(server::server_config&)>& tweak) {
   server::server_config cfg;
   cfg.database_url = database_url();
+  // The API tier behind pgbouncer (ctest's api_pgbouncer): the server goes
+  // through the pooler, everything else in the test straight to PostgreSQL.
+  if (const char* dir = std::getenv("HOOKSTREAM_TEST_POOLER_STATE_DIR"); dir && *dir) {
+    std::ifstream in(std::string(dir) + "/database_url");
+    std::getline(in, cfg.database_url);
+    if (cfg.database_url.empty()) throw std::runtime_error("no pgbouncer URL in " + std::string(dir));
+  }
   cfg.port = 0;
   cfg.threads = threads;
   cfg.pool.conninfo = cfg.database_url;

@@ -2,11 +2,17 @@
 // io_context with its own SO_REUSEPORT acceptor, connection pool and handler, so
 // the request path takes no lock and no request ever hops threads.
 //
+// With read replicas (server_config::replica_urls) every worker also has one
+// pool per replica and a read_router over them, and the process one
+// replica_monitor thread that measures their lag in the background.
+//
 // A gateway that brings its own io_context uses connection_pool + api_handler (and
 // optionally http_listener) directly instead; this class is what the binary runs.
 #pragma once
 
 #include <hookstream/server/config.hpp>
+#include <hookstream/storage/replica_health.hpp>
+#include <hookstream/storage/replica_monitor.hpp>
 
 #include <memory>
 
@@ -33,6 +39,8 @@ class server {
   struct worker;
   server_config config_;
   metrics_registry metrics_;
+  std::shared_ptr<storage::replica_health> replicas_;
+  std::unique_ptr<storage::replica_monitor> monitor_;
   std::vector<std::unique_ptr<worker>> workers_;
   bool stopped_ = false;
 };
