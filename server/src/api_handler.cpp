@@ -5,6 +5,7 @@
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_errors.hpp>
+#include <hookstream/server/openapi.hpp>
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/field.hpp>
@@ -203,6 +204,7 @@ asio::awaitable<http_response> api_handler::state::route(const http_request& req
       co_return make_response(http::status::ok, registry ? registry->render_prometheus() : std::string(), request_id,
                               "text/plain; version=0.0.4");
     case endpoint::readyz: co_return co_await readyz(request_id);
+    case endpoint::openapi: co_return make_response(http::status::ok, openapi_document(), request_id);
     case endpoint::list_attempts:
     case endpoint::get_attempt: co_return co_await serve_api(req, ctx, tenant, *match, query, request_id);
   }
