@@ -1,3 +1,5 @@
+#include "attempt_sql.hpp"
+
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <hookstream/storage/civil_time.hpp>
@@ -10,7 +12,8 @@
 namespace hookstream::storage {
 namespace asio = boost::asio;
 
-namespace {
+// SQL pieces shared with the event log's statements (attempt_sql.hpp).
+namespace detail {
 // Output columns, in the order of the public API (names excepted: see
 // route_name_cache). `cap` is a parameter: the large fields are cut before they
 // leave the database. left() counts characters, so a text value may still
@@ -18,7 +21,7 @@ namespace {
 // substring() on bytea counts bytes and reads only the slice it needs from a
 // TOASTed value. With a `guard` (a boolean column), rows where it is false get
 // null large fields: they are past the page's byte budget and will not be shown.
-std::string attempt_columns(const std::string& cap, const std::string& guard = {}) {
+std::string attempt_columns(const std::string& cap, const std::string& guard) {
   // octet_length() reads the stored size (no detoasting, no character walk):
   // values within the cap, nearly all of them, are passed through untouched.
   auto large = [&](const char* col, const char* cut) {
@@ -54,14 +57,6 @@ std::string fits_column(const std::string& x, const std::string& cap, const std:
   return "coalesce(sum(" + row_bytes(x, cap) + ") OVER (ORDER BY " + order_by +
          " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) < " + budget + " AS fits";
 }
-constexpr int column_count = 22;
-
-// Parameter numbers of a filter shape: $1 org, $2 env, then the present filters
-// in declaration order (0 = absent), then the paging parameters.
-struct param_slots {
-  int event = 0, connection = 0, destination = 0, status = 0, dlq = 0;
-  int next = 3;  // first paging parameter
-};
 
 param_slots slots_of(const attempt_filter& f) {
   param_slots p;
@@ -86,6 +81,27 @@ std::string where_clause(const param_slots& p, const std::string& x) {
   if (p.dlq) w += " AND coalesce(" + x + ".is_dlq, 0) = " + arg(p.dlq);
   return w;
 }
+
+std::vector<std::string> filter_params(const tenant_id& tenant, const attempt_filter& f) {
+  std::vector<std::string> p{tenant.org_id, tenant.env_id};
+  if (f.event_id) p.push_back(*f.event_id);
+  if (f.connection_id) p.push_back(*f.connection_id);
+  if (f.destination_id) p.push_back(*f.destination_id);
+  if (f.status) p.push_back(*f.status);
+  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
+  return p;
+}
+
+}  // namespace detail
+
+namespace {
+using detail::arg;
+using detail::attempt_columns;
+using detail::column_count;
+using detail::fits_column;
+using detail::param_slots;
+using detail::slots_of;
+using detail::where_clause;
 
 // The exact total as a scalar subquery (see migration 0002): counters for the
 // low-cardinality dimensions, a direct indexed count when filtering by event.
@@ -208,13 +224,7 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
 }
 
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
-  std::vector<std::string> p{tenant.org_id, tenant.env_id};
-  const attempt_filter& f = r.filter;
-  if (f.event_id) p.push_back(*f.event_id);
-  if (f.connection_id) p.push_back(*f.connection_id);
-  if (f.destination_id) p.push_back(*f.destination_id);
-  if (f.status) p.push_back(*f.status);
-  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
+  std::vector<std::string> p = detail::filter_params(tenant, r.filter);
   // One extra row tells whether another page follows.
   p.push_back(std::to_string(r.limit + 1));
   if (r.mode == page_mode::offset || r.mode == page_mode::deep_offset) {

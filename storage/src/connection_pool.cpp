@@ -134,6 +134,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     return s;
   }
   const pool_config& config() const noexcept { return config_; }
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
 
  private:
   struct waiter {
@@ -342,6 +343,7 @@ boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_al
 void connection_pool::warm_up(std::size_t count) { state_->warm_up(count); }
 pool_stats connection_pool::stats() const noexcept { return state_->stats(); }
 const pool_config& connection_pool::config() const noexcept { return state_->config(); }
+boost::asio::any_io_executor connection_pool::get_executor() const noexcept { return state_->executor(); }
 void connection_pool::close() { state_->close(); }
 void connection_pool::count_retry() noexcept { state_->count_retry(); }
 

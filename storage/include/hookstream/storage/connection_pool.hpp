@@ -156,6 +156,8 @@ class connection_pool {
   void warm_up(std::size_t count);
   pool_stats stats() const noexcept;
   const pool_config& config() const noexcept;
+  /// The executor the pool was made with (its io_context's single thread).
+  boost::asio::any_io_executor get_executor() const noexcept;
   /// Fails waiters with `pool_closed` and closes idle connections; loaned
   /// connections are closed when they come back.
   void close();
