@@ -2,6 +2,7 @@
 #include "cors.hpp"
 #include "endpoint_table.hpp"
 #include "response_compression.hpp"
+#include "stream_endpoint.hpp"
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_errors.hpp>
@@ -56,15 +57,18 @@ struct api_handler::state {
         readiness(config.readiness ? config.readiness : std::make_shared<readiness_probe>()),
         cors(config.cors_origins),
         attempts(pool, config),
+        stream(pool, config),
         metrics(m),
         registry(r) {}
 
-  asio::awaitable<http_response> route(const http_request& req, const request_context& ctx,
-                                       const std::string& request_id);
+  // Answers a request; only with `can_stream` may the answer be a stream.
+  asio::awaitable<handler_result> dispatch(const http_request& req, const request_context& ctx, bool can_stream);
+  asio::awaitable<handler_result> route(const http_request& req, const request_context& ctx,
+                                        const std::string& request_id, bool can_stream);
   asio::awaitable<http_response> readyz(const std::string& request_id);
-  asio::awaitable<http_response> serve_api(const http_request& req, const request_context& ctx,
-                                           const endpoint_match& match, std::string_view query,
-                                           const std::string& request_id);
+  asio::awaitable<handler_result> serve_api(const http_request& req, const request_context& ctx,
+                                            const endpoint_match& match, std::string_view query,
+                                            const std::string& request_id, bool can_stream);
   // The tenant of the request's credential, or the answer that refuses it.
   asio::awaitable<std::variant<storage::tenant_id, http_response>> authenticate(const auth::request_credentials& creds,
                                                                                  const request_context& ctx,
@@ -78,6 +82,7 @@ struct api_handler::state {
   std::shared_ptr<readiness_probe> readiness;
   cors_policy cors;
   attempts_endpoint attempts;
+  stream_endpoint stream;
   server_metrics* metrics;
   const metrics_registry* registry;
 };
@@ -96,41 +101,54 @@ asio::awaitable<http_response> api_handler::handle(const http_request& request) 
 }
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request, const request_context& context) {
+  auto answer = co_await state_->dispatch(request, context, /*can_stream=*/false);
+  co_return std::move(std::get<http_response>(answer));
+}
+
+asio::awaitable<handler_result> api_handler::serve(const http_request& request, const request_context& context) {
+  co_return co_await state_->dispatch(request, context, /*can_stream=*/true);
+}
+
+asio::awaitable<handler_result> api_handler::state::dispatch(const http_request& request,
+                                                             const request_context& context, bool can_stream) {
   // Cancellation (a client that hung up) makes the database steps return
   // errc::cancelled; no step should throw for it.
   co_await asio::this_coro::throw_if_cancelled(false);
-  state& s = *state_;
   const auto started = clock::now();
   std::string request_id;
   if (auto it = request.find("X-Request-Id"); it != request.end()) request_id = choose_request_id(it->value());
   else request_id = choose_request_id({});
 
-  if (s.metrics) s.metrics->in_flight_delta(1);
-  http_response res;
+  if (metrics) metrics->in_flight_delta(1);
+  handler_result answer;
   try {
-    res = co_await s.route(request, context, request_id);
+    answer = co_await route(request, context, request_id, can_stream);
   } catch (const std::exception& e) {
     // Nothing a client sends should get here; if it does, answer and keep serving.
     std::fprintf(stderr, "request %s: unexpected exception: %s\n", request_id.c_str(), e.what());
-    res = error_response(http::status::internal_server_error, "internal error", request_id);
+    answer = error_response(http::status::internal_server_error, "internal error", request_id);
   } catch (...) {
     std::fprintf(stderr, "request %s: unexpected exception of unknown type\n", request_id.c_str());
-    res = error_response(http::status::internal_server_error, "internal error", request_id);
+    answer = error_response(http::status::internal_server_error, "internal error", request_id);
   }
-  s.cors.add_headers(request, res);
-  compress_if_accepted(request, res, s.config.gzip_min_bytes);
-  if (s.metrics) {
-    s.metrics->in_flight_delta(-1);
-    s.metrics->observe_request(res.result_int(), clock::now() - started);
-    s.metrics->publish_pool(s.pool.stats());
-    s.metrics->publish_auth(s.authenticator.lookups());
-    s.metrics->publish_readiness_checks(s.readiness->checks());
+  // A stream's head is all there is to decorate: its body is never compressed
+  // (events must reach the client as they are written).
+  http_response& head = std::holds_alternative<http_response>(answer) ? std::get<http_response>(answer)
+                                                                       : std::get<streamed_response>(answer).head;
+  cors.add_headers(request, head);
+  if (std::holds_alternative<http_response>(answer)) compress_if_accepted(request, head, config.gzip_min_bytes);
+  if (metrics) {
+    metrics->in_flight_delta(-1);
+    metrics->observe_request(head.result_int(), clock::now() - started);
+    metrics->publish_pool(pool.stats());
+    metrics->publish_auth(authenticator.lookups());
+    metrics->publish_readiness_checks(readiness->checks());
   }
-  co_return res;
+  co_return answer;
 }
 
-asio::awaitable<http_response> api_handler::state::route(const http_request& req, const request_context& ctx,
-                                                         const std::string& request_id) {
+asio::awaitable<handler_result> api_handler::state::route(const http_request& req, const request_context& ctx,
+                                                          const std::string& request_id, bool can_stream) {
   const std::string_view target = req.target();
   const auto qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
@@ -151,7 +169,8 @@ asio::awaitable<http_response> api_handler::state::route(const http_request& req
                               "text/plain; version=0.0.4");
     case endpoint::readyz: co_return co_await readyz(request_id);
     case endpoint::list_attempts:
-    case endpoint::get_attempt: co_return co_await serve_api(req, ctx, *match, query, request_id);
+    case endpoint::stream_attempts:
+    case endpoint::get_attempt: co_return co_await serve_api(req, ctx, *match, query, request_id, can_stream);
   }
   co_return error_response(http::status::not_found, "no such endpoint", request_id);
 }
@@ -172,15 +191,27 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
   co_return res;
 }
 
-asio::awaitable<http_response> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
-                                                             const endpoint_match& match, std::string_view query,
-                                                             const std::string& request_id) {
+asio::awaitable<handler_result> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
+                                                              const endpoint_match& match, std::string_view query,
+                                                              const std::string& request_id, bool can_stream) {
   // 1. What the request alone decides: no credential, no database yet.
   std::optional<list_query> listing;
+  std::optional<stream_query> streaming;
   if (match.target == endpoint::list_attempts) {
     auto parsed = attempts.parse_listing(query, request_id);
     if (auto* refused = std::get_if<http_response>(&parsed)) co_return std::move(*refused);
     listing = std::move(std::get<list_query>(parsed));
+  } else if (match.target == endpoint::stream_attempts) {
+    if (!can_stream)
+      co_return error_response(http::status::not_implemented,
+                               "the live tail needs a transport that streams: serve it with api_handler::serve "
+                               "(http_listener does)",
+                               request_id);
+    std::string_view last_event_id;
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) last_event_id = it->value();
+    auto parsed = stream.parse(query, last_event_id, request_id);
+    if (auto* refused = std::get_if<http_response>(&parsed)) co_return std::move(*refused);
+    streaming = std::move(std::get<stream_query>(parsed));
   } else if (!attempts_endpoint::plausible_attempt_id(match.id)) {
     co_return error_response(http::status::not_found, "no such delivery attempt", request_id);
   }
@@ -207,7 +238,15 @@ asio::awaitable<http_response> api_handler::state::serve_api(const http_request&
   }
 
   // 4. The work.
-  // (Two statements, not ?: with a co_await on each side, which GCC 12 miscompiles.)
+  // (Separate statements, not ?: with a co_await on each side, which GCC 12 miscompiles.)
+  if (streaming) {
+    handler_result opened = co_await stream.open(tenant, std::move(*streaming), scope);
+    if (org_limiter->enabled()) {
+      if (auto* head = std::get_if<streamed_response>(&opened)) set_rate_limit_headers(head->head, limit);
+      else set_rate_limit_headers(std::get<http_response>(opened), limit);
+    }
+    co_return opened;
+  }
   http_response res;
   if (listing) res = co_await attempts.list(tenant, std::move(*listing), scope);
   else res = co_await attempts.get(tenant, match.id, scope);

@@ -21,9 +21,16 @@
 // sees a short body against Content-Length); a failed or timed-out write is
 // logged with the request id.
 //
+// Streamed responses (see http_types.hpp): a handler may answer with a
+// `streamed_response`; the listener writes its head, runs its body coroutine
+// (chunked for HTTP/1.1, close-delimited for HTTP/1.0), watches the socket for
+// a hang-up meanwhile, and closes the connection when the body returns. The
+// api_handler serves the live tail this way.
+//
 // Shutdown (`begin_shutdown`): stop accepting, close connections that sit between
 // requests, let requests in flight finish (their answer says Connection: close),
-// and call `on_drained` once no connection is left. Past `shutdown_timeout` the
+// ask streams to end (stop_reason::shutdown plus cancellation of their body), and
+// call `on_drained` once no connection is left. Past `shutdown_timeout` the
 // remaining connections are closed forcibly. Call it on the io_context's thread
 // (e.g. through asio::post).
 #pragma once
@@ -53,6 +60,9 @@ struct listener_config {
 /// What serves a parsed request. It runs on the listener's io_context thread.
 using request_handler =
     std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
+/// The same for handlers that may answer with a streamed response.
+using streaming_request_handler =
+    std::function<boost::asio::awaitable<handler_result>(const http_request&, const request_context&)>;
 
 class http_listener {
  public:
@@ -60,7 +70,10 @@ class http_listener {
   /// With `reuse_port`, several listeners (one per thread) share the port.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, request_handler handler,
                 listener_config config, bool reuse_port);
-  /// Serves `handler` (which must outlive the listener).
+  http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+                streaming_request_handler handler, listener_config config, bool reuse_port);
+  /// Serves `handler` (which must outlive the listener), streams included
+  /// (api_handler::serve).
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, api_handler& handler,
                 listener_config config, bool reuse_port);
   ~http_listener();
@@ -71,6 +84,8 @@ class http_listener {
   void start();
   void begin_shutdown(std::function<void()> on_drained);
   std::size_t open_connections() const noexcept;
+  /// Streamed responses being written now.
+  std::size_t open_streams() const noexcept;
 
  private:
   struct state;
