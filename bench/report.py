@@ -24,6 +24,11 @@ def jsonl(name):
 
 
 scenarios = jsonl("scenarios.jsonl")
+writers = jsonl("writers.jsonl")
+mixed_tps_path = os.path.join(raw, "mixed-writer-tps.txt")
+mixed_writer_tps = None
+if os.path.exists(mixed_tps_path) and open(mixed_tps_path).read().strip():
+    mixed_writer_tps = float(open(mixed_tps_path).read().split()[0])
 totals = jsonl("totals.jsonl")
 http_ceiling = json.load(open(os.path.join(raw, "http_ceiling.json")))
 wrk_rps = None
@@ -61,6 +66,8 @@ doc = {
     "total_cost": totals,
     "http_ceiling": http_ceiling,
     "wrk_first_page_rps": wrk_rps,
+    "single_row_writers": writers,
+    "mixed_writer_tps": mixed_writer_tps,
     "bulk_insert_50k_ms": {"with_counters": min(with_ms) if with_ms else None,
                            "without_counters": min(without_ms) if without_ms else None},
 }
@@ -71,22 +78,45 @@ def fmt(x, nd=2):
     return "" if x is None else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.{nd}f}")
 
 
+check_every = next((s.get("check_every") for s in scenarios if s.get("check_every")), 1)
 lines = [f"# hookstream bench — {doc['date']}", "",
          f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB; {machine['postgres']}. "
          f"Server, load generator and PostgreSQL share the machine.", "",
          f"Hot environment: {a.attempts:,} attempts" + (f" (loaded in {float(a.load_seconds):.0f} s)" if a.load_seconds else "") +
          f". Each scenario: {a.duration:g} s measured after a warm-up, {a.connections} keep-alive connections unless "
-         "named otherwise; every response checked (status, JSON, row count).", "",
-         "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | DB ceiling req/s | ratio | server CPU % | peak RSS MB |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         f"named otherwise; every response's status and framing checked, every {check_every}th parsed in full "
+         "(JSON, row count).", "",
+         "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | statement ceiling | ratio | bare page | ratio to bare "
+         "| server µs/req | DB µs/req | DB vs bare | peak RSS MB |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for s in scenarios:
     l = s["latency_ms"]
     lines.append(f"| {s['scenario']} | {fmt(s['rps'])} | {fmt(l['p50'])} | {fmt(l['p99'])} | {fmt(l['p999'])} | "
                  f"{s['errors']} | {fmt(s.get('ceiling_rps'))} | {fmt(s.get('ratio_to_ceiling'))} | "
-                 f"{s['server_cpu_pct']} | {s['server_peak_rss_mb']} |")
-lines += ["", "DB ceiling: `pgbench -M prepared` running the server's own statement (printed by "
-          "`hookstream-bench-sql`) at the same concurrency; the better of PostgreSQL's default plan caching and "
-          "`plan_cache_mode=force_generic_plan`.", ""]
+                 f"{fmt(s.get('bare_rps'))} | {fmt(s.get('ratio_to_bare'))} | {fmt(s.get('server_cpu_us_per_request'))} | "
+                 f"{fmt(s.get('db_cpu_us_per_request'))} | {fmt(s.get('db_cost_vs_bare'))} | {s['server_peak_rss_mb']} |")
+lines += ["", "Ceilings: `pgbench -M prepared` at the same concurrency, the better of PostgreSQL's default plan "
+          "caching and `plan_cache_mode=force_generic_plan`, running (statement ceiling) the server's own statement "
+          "(printed by `hookstream-bench-sql`) and (bare page) the page's rows alone, the cheapest statement that "
+          "could serve the request (`hookstream-bench-sql --bare`). Server µs/req: the server process's CPU time "
+          "(user + system, from /proc) over the requests answered. DB µs/req: the same for the PostgreSQL cluster "
+          "(the postmaster and its children); DB vs bare divides it by what the cluster spends per bare page "
+          "under pgbench.", ""]
+open_loop = next((s for s in scenarios if s["scenario"].startswith("open_loop_")), None)
+if open_loop:
+    l = open_loop["latency_ms"]
+    lines += [f"Open loop at half the first page's throughput ({open_loop['scenario'][10:]}): p99 {fmt(l['p99'])} ms, "
+              f"p99.9 {fmt(l['p999'])} ms.", ""]
+c16 = next((s for s in scenarios if s["scenario"] == "concurrency_16"), None)
+c1024 = next((s for s in scenarios if s["scenario"] == "concurrency_1024"), None)
+if c16 and c1024:
+    lines += [f"1,024 keep-alive connections: {fmt(c1024['rps'])} req/s, {c1024['errors']} errors, peak RSS "
+              f"{c1024['server_peak_rss_mb']} MB ({c1024['rps'] / c16['rps']:.2f}x the 16-connection throughput).", ""]
+profile_path = os.path.join(raw, "profile.txt")
+if os.path.exists(profile_path) and open(profile_path).read().strip():
+    lines += ["## Where the server's CPU goes (first page)", "",
+              "`perf record -F 1999` on the server for 5 s of first-page load; self time per function, the top 15:", "",
+              "```"] + [l.rstrip() for l in open(profile_path).read().splitlines()[:15]] + ["```", ""]
 hc = http_ceiling
 lines += [f"HTTP ceiling: the first page's bytes served by the load generator's own static server: "
           f"{fmt(hc['rps'])} req/s, p50 {fmt(hc['latency_ms']['p50'])} ms, p99 {fmt(hc['latency_ms']['p99'])} ms."]
@@ -104,6 +134,21 @@ bc = doc["bulk_insert_50k_ms"]
 if bc["with_counters"] and bc["without_counters"]:
     lines += ["", f"Write side: inserting 50,000 attempts in one statement takes {bc['with_counters']:.0f} ms with the "
               f"counter triggers and {bc['without_counters']:.0f} ms without ({bc['with_counters'] / bc['without_counters']:.2f}x)."]
+if writers:
+    lines += ["", "## Single-row writers", "",
+              f"{a.connections} pgbench clients, one-row INSERTs of pending attempts into the hot environment (1) or "
+              "spread over 100 new ones, with the counter triggers and without (session_replication_role = replica), "
+              "alternated in this run; ratio = with / without of the same round.", "",
+              "| environments | round | with counters (tps) | without (tps) | ratio |", "|---:|---:|---:|---:|---:|"]
+    for w in writers:
+        ratio = w["with_counters_tps"] / w["without_counters_tps"] if w["without_counters_tps"] else 0
+        lines.append(f"| {w['environments']} | {w['round']} | {fmt(w['with_counters_tps'])} | "
+                     f"{fmt(w['without_counters_tps'])} | {ratio:.2f} |")
+mixed = next((s for s in scenarios if s["scenario"] == "mixed_first_page"), None)
+if mixed:
+    lines += ["", f"Mixed load: the first page at {fmt(mixed['rps'])} req/s (p99 {fmt(mixed['latency_ms']['p99'])} ms) "
+              f"while {a.connections} writers inserted and settled attempts in the same environment at "
+              f"{fmt(mixed_writer_tps)} tps" + (f"; alone: {fmt(first['rps'])} req/s (p99 {fmt(first['latency_ms']['p99'])} ms)." if first else ".")]
 open(os.path.join(a.out, "report.md"), "w").write("\n".join(lines) + "\n")
 
 # chart.svg: latency percentiles per scenario (left), throughput by concurrency (right).

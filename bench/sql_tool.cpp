@@ -3,11 +3,15 @@
 // the database's ceiling with the server's own statements, not retyped ones.
 //
 //   hookstream-bench-sql [--filter event|connection|destination|status|dlq]...
-//                        [--mode offset|deep_offset|after|before] [--no-total] [--count]
+//                        [--mode offset|deep_offset|after|before] [--no-total] [--count] [--bare]
 //
 // Parameters, in order: p1 org, p2 env, then one per filter in the order
 // event, connection, destination, status, dlq; then p(n) limit+1 and either
-// p(n+1) offset, or p(n+1) anchor timestamptz and p(n+2) anchor id.
+// p(n+1) offset, or p(n+1) anchor timestamptz and p(n+2) anchor id; then (not
+// with --bare) the field cap and the page's byte budget.
+//
+// --bare prints the cheapest statement that could serve the page (its rows and
+// nothing else): the bench's strictest ceiling.
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <cstdio>
@@ -18,7 +22,7 @@ int main(int argc, char** argv) {
   using namespace hookstream::storage;
   attempt_filter filter;
   page_mode mode = page_mode::offset;
-  bool with_total = true, count_only = false;
+  bool with_total = true, count_only = false, bare = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const std::string v = i + 1 < argc ? argv[i + 1] : "";
@@ -41,13 +45,16 @@ int main(int argc, char** argv) {
       with_total = false;
     } else if (a == "--count") {
       count_only = true;
+    } else if (a == "--bare") {
+      bare = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|deep_offset|after|before] [--no-total] [--count]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|deep_offset|after|before] [--no-total] [--count] [--bare]\n", argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
-  std::string sql = count_only ? count_attempts_sql(filter) : list_attempts_sql(filter, mode);
-  if (!with_total && !count_only) {
+  std::string sql = count_only ? count_attempts_sql(filter) : bare ? bare_page_sql(filter, mode)
+                                                                 : list_attempts_sql(filter, mode);
+  if (!with_total && !count_only && !bare) {
     // The same statement without its total, to price the total alone.
     const std::string total = count_attempts_sql(filter).substr(7) + " AS total";
     const auto at = sql.find(total);

@@ -1,16 +1,19 @@
 // hookstream-server: configuration, migrations, signals. Everything else lives
 // in the hookstream::server, ::auth and ::storage libraries.
 #include <hookstream/server/server.hpp>
+#include <hookstream/storage/attempt_maintenance.hpp>
 #include <hookstream/storage/migrations.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -22,6 +25,13 @@ int main(int argc, char** argv) {
   }
   const server::server_config& cfg = *outcome.config;
   std::signal(SIGPIPE, SIG_IGN);
+  // Every client connection is a descriptor: allow as many as the hard limit
+  // (the soft default of 1,024 would cap a busy server long before
+  // --max-connections does).
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   // Every listing builds a response of tens of KB and frees it after the write.
   // glibc's defaults hand such memory back to the kernel (mmap/munmap, madvise)
   // and fault it in again on the next request, with TLB shoot-downs across
@@ -40,7 +50,46 @@ int main(int argc, char** argv) {
     if (cfg.migrate_only) return 0;
   }
 
+  if (cfg.check_counters || cfg.recount) {
+    auto rows = cfg.check_counters ? storage::check_database_counters(cfg.database_url, cfg.command_env)
+                                   : storage::recount_database_counters(cfg.database_url, cfg.command_env);
+    if (!rows) {
+      std::fprintf(stderr, "%s failed: %s\n", cfg.check_counters ? "--check-counters" : "--recount",
+                   rows.error().message.c_str());
+      return 1;
+    }
+    int drifted = 0;
+    for (const auto& r : *rows) {
+      // --recount reports in wrong_cells the cells it corrected.
+      std::printf("%s %s %s rows=%lld total=%lld %s=%lld\n", r.org_id.c_str(), r.env_id.c_str(),
+                  cfg.check_counters ? (r.drifted() ? "DRIFTED" : "ok") : (r.rows == r.total ? "recounted" : "DRIFTED"),
+                  static_cast<long long>(r.rows), static_cast<long long>(r.total),
+                  cfg.check_counters ? "wrong_cells" : "corrected_cells", static_cast<long long>(r.wrong_cells));
+      drifted += cfg.check_counters ? r.drifted() : r.rows != r.total;
+    }
+    std::fprintf(stderr, "%zu environments, %d drifted\n", rows->size(), drifted);
+    return drifted ? 3 : 0;
+  }
+  if (cfg.maintain_only) {
+    auto report = storage::maintain_database(cfg.database_url, cfg.maintenance_settings);
+    if (!report) {
+      std::fprintf(stderr, "--maintain failed: %s\n", report.error().message.c_str());
+      return 1;
+    }
+    std::printf("folded_deltas=%lld partitions_created=%d partitions_dropped=%d rows_deleted=%lld%s\n",
+                static_cast<long long>(report->folded_deltas), report->partitions_created,
+                report->partitions_dropped, static_cast<long long>(report->rows_deleted),
+                report->skipped_partitions ? " (partitions skipped: another instance holds the lock)" : "");
+    for (const auto& note : report->notes) std::fprintf(stderr, "%s\n", note.c_str());
+    return 0;
+  }
+
   try {
+    std::unique_ptr<storage::maintenance_runner> maintenance;
+    if (cfg.maintenance)
+      maintenance = std::make_unique<storage::maintenance_runner>(
+          cfg.database_url, cfg.maintenance_settings, cfg.compaction_interval, cfg.maintenance_interval,
+          [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
     server::server srv(cfg);
@@ -53,6 +102,7 @@ int main(int argc, char** argv) {
     });
     signals_io.run();
     srv.wait();
+    maintenance.reset();
     std::fprintf(stderr, "hookstream-server stopped\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hookstream-server: %s\n", e.what());

@@ -39,7 +39,6 @@ std::variant<list_query, http_response> attempts_endpoint::parse_listing(std::st
     return error_response(http::status::bad_request,
                           "cursor is not valid: use next_cursor or prev_cursor as returned", request_id);
   list.request.max_field_bytes = config_.listing_field_bytes;
-  list.request.max_page_bytes = static_cast<std::int64_t>(config_.max_page_bytes);
   return std::move(list);
 }
 

@@ -81,7 +81,7 @@ const std::vector<option>& options() {
       {"pool-size", "HOOKSTREAM_POOL_SIZE", "N", "database connections per thread (default 4)",
        count([](server_config& c) -> std::size_t& { return c.pool_size; }, 1, 1000)},
       {"pool-max-waiters", "HOOKSTREAM_POOL_MAX_WAITERS", "N",
-       "requests per thread that may queue for a connection; more get 503 (default 512)",
+       "requests per thread that may queue for a connection; more get 503 (default 4096)",
        count([](server_config& c) -> std::size_t& { return c.pool.max_waiters; }, 0, 1'000'000)},
       {"pool-max-connecting", "HOOKSTREAM_POOL_MAX_CONNECTING", "N",
        "connections per thread being opened at once (default 2)",
@@ -167,7 +167,7 @@ const std::vector<option>& options() {
        }},
       {"max-field-bytes", "HOOKSTREAM_MAX_FIELD_BYTES", "N",
        "listing: response_body, request_headers, response_headers and error are cut to N bytes, on a UTF-8 "
-       "boundary (default 65536)",
+       "boundary (default 16384)",
        count([](server_config& c) -> std::int32_t& { return c.handler.listing_field_bytes; }, 4, 1 << 30)},
       {"max-attempt-field-bytes", "HOOKSTREAM_MAX_ATTEMPT_FIELD_BYTES", "N",
        "the same cut for GET /v1/delivery-attempts/{id} (default 1048576)",
@@ -182,6 +182,54 @@ const std::vector<option>& options() {
       {"gzip-min-bytes", "HOOKSTREAM_GZIP_MIN_BYTES", "N",
        "gzip answers of at least N bytes when the client accepts it; 0 = never (default 1024)",
        count([](server_config& c) -> std::size_t& { return c.handler.gzip_min_bytes; }, 0, 1'000'000'000)},
+      {"maintenance", "HOOKSTREAM_MAINTENANCE", "on|off",
+       "run maintenance (counter compaction, partitions ahead, retention) in the background (default on)",
+       [](server_config& c, const std::string& v) {
+         c.maintenance = v == "on";
+         return v == "on" || v == "off";
+       }},
+      {"retention-days", "HOOKSTREAM_RETENTION_DAYS", "N",
+       "remove attempts older than N days (whole monthly partitions, then batches); 0 = keep all (default 0)",
+       count([](server_config& c) -> int& { return c.maintenance_settings.retention_days; }, 0, 100'000)},
+      {"compaction-interval-ms", "HOOKSTREAM_COMPACTION_INTERVAL_MS", "MS",
+       "how often pending counter deltas are folded (default 1000)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 3'600'000) || n == 0) return false;
+         c.compaction_interval = std::chrono::milliseconds(n);
+         return true;
+       }},
+      {"maintenance-interval-s", "HOOKSTREAM_MAINTENANCE_INTERVAL_S", "S",
+       "how often partitions are created ahead and retention runs (default 600)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 86'400) || n == 0) return false;
+         c.maintenance_interval = std::chrono::seconds(n);
+         return true;
+       }},
+      {"maintain", "HOOKSTREAM_MAINTAIN", nullptr,
+       "run one maintenance pass (compaction, partitions ahead, retention) and exit",
+       [](server_config& c, const std::string& v) {
+         c.maintain_only = flag(v);
+         return true;
+       }},
+      {"check-counters", "HOOKSTREAM_CHECK_COUNTERS", nullptr,
+       "compare every environment's counters with a count of its rows (read-only) and exit; 3 = drift found",
+       [](server_config& c, const std::string& v) {
+         c.check_counters = flag(v);
+         return true;
+       }},
+      {"recount", "HOOKSTREAM_RECOUNT", nullptr,
+       "rebuild the counters from the rows (writers are not blocked) and exit",
+       [](server_config& c, const std::string& v) {
+         c.recount = flag(v);
+         return true;
+       }},
+      {"env", "HOOKSTREAM_ENV", "ID", "limit --check-counters and --recount to this environment",
+       [](server_config& c, const std::string& v) {
+         c.command_env = v;
+         return !v.empty();
+       }},
       {"stream-max-subscribers", "HOOKSTREAM_STREAM_MAX_SUBSCRIBERS", "N",
        "live tail: open streams per process; more get 503 (default 10000)",
        count([](server_config& c) -> std::size_t& { return c.live_tail.max_subscribers; }, 0, 10'000'000)},
@@ -316,6 +364,10 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
         return error("refusing the better-auth secret: " + why);
     cfg.handler.auth.session_secrets = std::move(secrets);
   }
+  if (cfg.check_counters + cfg.recount + cfg.maintain_only + cfg.migrate_only > 1)
+    return error("--check-counters, --recount, --maintain and --migrate-only exclude each other");
+  if (cfg.command_env && !cfg.check_counters && !cfg.recount)
+    return error("--env only applies to --check-counters and --recount");
   cfg.pool.conninfo = cfg.database_url;
   cfg.pool.max_size = cfg.pool_size;
   return config_outcome{std::move(cfg), {}, 0};

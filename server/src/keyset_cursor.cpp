@@ -17,7 +17,7 @@ namespace {
 constexpr std::uint8_t cursor_version = 1;
 constexpr std::size_t mac_size = 16;
 constexpr std::size_t fixed_size = 1 + 1 + 8 + 8 + 8 + 1;  // before the id
-constexpr std::size_t max_id_size = 128;
+constexpr std::size_t max_id_size = 128;  // the schema holds attempt ids to it (migration 0005)
 
 void put64(std::string& s, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xFF);

@@ -71,7 +71,7 @@ struct live_tail_hub::reader : std::enable_shared_from_this<reader> {
 asio::awaitable<void> live_tail_hub::reader::run() {
   co_await asio::this_coro::throw_if_cancelled(false);
   storage::pg_connection conn(executor);
-  conn.set_default_application_name("hookstream-live-tail");
+  conn.set_fallback_application_name("hookstream-live-tail");
   storage::reconnect_backoff backoff(std::chrono::milliseconds(100), config.reconnect_backoff_max);
   // Reads that fail on a connection that works (e.g. migrations not applied
   // yet) are retried at the same pace, and reported once per streak.

@@ -14,6 +14,27 @@ using detail::arg;
 using detail::attempt_columns;
 using detail::column_count;
 
+// Bytes an event's large fields bring, as far as the cap lets them: computed
+// from the stored sizes (octet_length reads a TOAST pointer's header, not the value).
+std::string row_bytes(const std::string& x, const std::string& cap) {
+  std::string sum;
+  for (const char* col : {"request_headers", "response_headers", "response_body", "error"})
+    sum += std::string(sum.empty() ? "" : " + ") + "least(coalesce(octet_length(" + x + "." + col + "), 0), " + cap +
+           ")";
+  return sum;
+}
+
+// A boolean column `fits`: whether an event starts within `budget` bytes of
+// large fields, counted in log order. The budget never stops the first event,
+// and the events it does stop form the end of the read, so what is read stays
+// one contiguous run of the log. (A window over at most one read's events,
+// cut by LIMIT first: cheap here, unlike over a listing's deep pages.)
+std::string fits_column(const std::string& x, const std::string& cap, const std::string& budget,
+                        const std::string& order_by) {
+  return "coalesce(sum(" + row_bytes(x, cap) + ") OVER (ORDER BY " + order_by +
+         " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) < " + budget + " AS fits";
+}
+
 // Columns after the attempt's: fits, xid, seq, then per statement.
 constexpr int fits_col = column_count;
 constexpr int xid_col = column_count + 1;
@@ -34,7 +55,7 @@ std::string read_events_sql() {
          "WHERE w.xid >= x.xmin ORDER BY w.xid LIMIT 1) IS NOT NULL AS held "
          "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x) h "
          "LEFT JOIN LATERAL (SELECT p.*, " +
-         detail::fits_column("p", cap, "$5::int8", "p.xid, p.seq") +
+         fits_column("p", cap, "$5::int8", "p.xid, p.seq") +
          " FROM (SELECT e.* FROM attempt_events e WHERE (e.xid, e.seq) > ($1::xid8, $2::int8) AND e.xid < h.xmin "
          "ORDER BY e.xid, e.seq LIMIT $3) p) a ON true ORDER BY a.xid, a.seq";
 }
@@ -61,7 +82,7 @@ std::string read_tenant_events_sql(const attempt_filter& f) {
   return "SELECT " + attempt_columns(cap, "a.fits") +
          ", a.fits, a.xid, a.seq, h.expired FROM (SELECT (r.pruned_xid, r.pruned_seq) > " + after +
          " AS expired FROM attempt_event_log r) h LEFT JOIN LATERAL (SELECT p.*, " +
-         detail::fits_column("p", cap, budget, "p.xid, p.seq") + " FROM (SELECT e.* FROM attempt_events e WHERE " +
+         fits_column("p", cap, budget, "p.xid, p.seq") + " FROM (SELECT e.* FROM attempt_events e WHERE " +
          detail::where_clause(p, "e") + " AND (e.xid, e.seq) > " + after + " AND (e.xid, e.seq) <= " + through +
          " ORDER BY e.xid, e.seq LIMIT " + limit + ") p) a ON NOT h.expired ORDER BY a.xid, a.seq";
 }

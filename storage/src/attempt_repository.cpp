@@ -16,48 +16,26 @@ namespace asio = boost::asio;
 namespace detail {
 // Output columns, in the order of the public API (names excepted: see
 // route_name_cache). `cap` is a parameter: the large fields are cut before they
-// leave the database. left() counts characters, so a text value may still
-// exceed the cap in bytes; attempt_rows cuts the rest on a character boundary.
-// substring() on bytea counts bytes and reads only the slice it needs from a
-// TOASTed value. With a `guard` (a boolean column), rows where it is false get
-// null large fields: they are past the page's byte budget and will not be shown.
+// leave the database, so a row brings at most four caps of large values.
+// octet_length() reads the stored size (no detoasting, no character walk):
+// values within the cap, nearly all of them, pass through untouched. left()
+// counts characters, so a cut text value may still exceed the cap in bytes;
+// attempt_rows cuts the rest on a character boundary. substring() on bytea
+// counts bytes and reads only the slice it needs from a TOASTed value. With a
+// `guard` (a boolean column), rows where it is false get null large fields.
 std::string attempt_columns(const std::string& cap, const std::string& guard) {
-  // octet_length() reads the stored size (no detoasting, no character walk):
-  // values within the cap, nearly all of them, are passed through untouched.
-  auto large = [&](const char* col, const char* cut) {
+  auto large = [&](const char* col, bool bytes) {
     const std::string x = std::string("a.") + col;
     return "CASE " + (guard.empty() ? std::string() : "WHEN NOT " + guard + " THEN NULL ") + "WHEN octet_length(" +
-           x + ") <= " + cap + " THEN " + x + " ELSE " + cut + "(" + x + (std::string(cut) == "substring"
-                                                                           ? " FROM 1 FOR " + cap
-                                                                           : ", " + cap) +
-           ") END AS " + col;
+           x + ") <= " + cap + " THEN " + x + " ELSE " +
+           (bytes ? "substring(" + x + " FROM 1 FOR " + cap + ")" : "left(" + x + ", " + cap + ")") + " END AS " +
+           col;
   };
   return "a.id, a.org_id, a.env_id, a.event_id, a.connection_id, a.destination_id, a.request_url, "
-         "a.request_method, " + large("request_headers", "left") + ", a.request_body_size, a.response_status, " +
-         large("response_headers", "left") + ", " + large("response_body", "substring") + ", a.duration_ms, "
-         "a.status, " + large("error", "left") +
-         ", a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, a.dlq_at, a.trigger_type";
+         "a.request_method, " + large("request_headers", false) + ", a.request_body_size, a.response_status, " +
+         large("response_headers", false) + ", " + large("response_body", true) + ", a.duration_ms, a.status, " +
+         large("error", false) + ", a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, a.dlq_at, a.trigger_type";
 }
-
-// Bytes a row's large fields bring, as far as the cap lets them: computed from
-// the stored sizes (octet_length reads a TOAST pointer's header, not the value).
-std::string row_bytes(const std::string& x, const std::string& cap) {
-  std::string sum;
-  for (const char* col : {"request_headers", "response_headers", "response_body", "error"})
-    sum += std::string(sum.empty() ? "" : " + ") + "least(coalesce(octet_length(" + x + "." + col + "), 0), " + cap +
-           ")";
-  return sum;
-}
-
-// Whether a row starts within the page's byte budget, counted in read order:
-// the budget never stops the first row, and the rows it does stop form the end
-// of the read, so what is shown stays one contiguous run.
-std::string fits_column(const std::string& x, const std::string& cap, const std::string& budget,
-                        const std::string& order_by) {
-  return "coalesce(sum(" + row_bytes(x, cap) + ") OVER (ORDER BY " + order_by +
-         " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) < " + budget + " AS fits";
-}
-
 param_slots slots_of(const attempt_filter& f) {
   param_slots p;
   if (f.event_id) p.event = p.next++;
@@ -98,26 +76,25 @@ namespace {
 using detail::arg;
 using detail::attempt_columns;
 using detail::column_count;
-using detail::fits_column;
 using detail::param_slots;
 using detail::slots_of;
 using detail::where_clause;
 
-// The exact total as a scalar subquery (see migration 0002): counters for the
-// low-cardinality dimensions, a direct indexed count when filtering by event.
+// The exact total as a scalar subquery: folded counters plus the deltas writers
+// left since the last compaction (migration 0003), summed in the page's snapshot;
+// a direct indexed count when filtering by event.
 std::string total_expression(const param_slots& p) {
   if (p.event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where_clause(p, "n") + ")";
-  std::string extra;
-  if (p.status) extra += " AND k.status = " + arg(p.status);
-  if (p.dlq) extra += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
-  if (p.connection || p.destination) {
-    if (p.connection) extra += " AND k.connection_id = " + arg(p.connection);
-    if (p.destination) extra += " AND k.destination_id = " + arg(p.destination);
-    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts_by_route k WHERE k.org_id = $1 AND "
-           "k.env_id = $2" + extra + ")";
-  }
-  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM attempt_counts k WHERE k.org_id = $1 AND k.env_id = $2" +
-         extra + ")";
+  std::string where = "k.org_id = $1 AND k.env_id = $2";
+  if (p.connection) where += " AND k.connection_id = " + arg(p.connection);
+  if (p.destination) where += " AND k.destination_id = " + arg(p.destination);
+  if (p.status) where += " AND k.status = " + arg(p.status);
+  if (p.dlq) where += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
+  const bool by_route = p.connection || p.destination;
+  const std::string folded = by_route ? "attempt_counts_by_route" : "attempt_counts";
+  const std::string pending = by_route ? "attempt_count_deltas_by_route" : "attempt_count_deltas";
+  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where +
+         " UNION ALL SELECT k.n FROM " + pending + " k WHERE " + where + ") k)";
 }
 
 // The SQL depends only on which filters are present and on the mode: 32 x 3
@@ -165,14 +142,29 @@ std::string timestamp_param(unix_micros t) {
 
 std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + total_expression(slots_of(f)); }
 
+std::string bare_page_sql(const attempt_filter& f, page_mode mode) {
+  const param_slots p = slots_of(f);
+  const std::string limit = arg(p.next);
+  const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
+  std::string sql = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
+  switch (mode) {
+    case page_mode::offset:
+    case page_mode::deep_offset:
+      return sql + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
+    case page_mode::after:
+      return sql + " AND (i.created_at, i.id) < " + anchor + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit;
+    case page_mode::before:
+      return sql + " AND (i.created_at, i.id) > " + anchor + " ORDER BY i.created_at ASC, i.id ASC LIMIT " + limit;
+  }
+  return sql;
+}
+
 std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
   const param_slots p = slots_of(f);
   const std::string limit = arg(p.next);
   const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
   const bool keyset = mode == page_mode::after || mode == page_mode::before;
-  const std::string cap = arg(p.next + (keyset ? 3 : 2)) + "::int4";
-  const std::string budget = arg(p.next + (keyset ? 4 : 3)) + "::int8";
-  const std::string columns = attempt_columns(cap, "a.fits") + ", a.fits";
+  const std::string columns = attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4");
   std::string inner = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
   std::string order = "DESC";
   std::string extra_column;
@@ -186,14 +178,14 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
       // OFFSET 0 cannot be flattened into a plain join, so even a generic plan
       // (which cannot see the LIMIT and guesses thousands of rows) stays a nested
       // loop of primary-key look-ups that keeps the order (k's): no hash join
-      // over the whole table, no sort.
+      // over the whole table, no sort. The look-up names the whole primary key
+      // (org_id, id, created_at): created_at also prunes it to one partition.
       return "SELECT " + columns + ", " + total_expression(p) +
-             " AS total FROM (SELECT d.*, k.created_at AS k_created_at, k.id AS k_id, " +
-             fits_column("d", cap, budget, "k.created_at DESC, k.id DESC") +
-             " FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
+             " AS total FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
              " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
-             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.id = k.id OFFSET 0) d) a "
-             "ORDER BY a.k_created_at DESC, a.k_id DESC";
+             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
+             "AND d.created_at = k.created_at OFFSET 0) a "
+             "ORDER BY k.created_at DESC, k.id DESC";
     case page_mode::after:
       // Both keys in one direction: the row comparison is an index condition of
       // the (..., created_at DESC, id DESC) indexes, so a page one million rows
@@ -212,15 +204,12 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
                      " ORDER BY e.created_at DESC, e.id DESC LIMIT 1) IS NOT NULL AS has_after";
       break;
   }
-  // The page is cut in a subquery, then weighed against the byte budget in
-  // read order (a window over rows that arrive ordered: no sort step); the
-  // outer ORDER BY repeats that order, which the planner sees is satisfied.
-  // The total is an uncorrelated subquery: computed once, in the same snapshot
-  // as the page.
-  const std::string read_order = "p.created_at " + order + ", p.id " + order;
-  return "SELECT " + columns + ", " + total_expression(p) + " AS total" + extra_column + " FROM (SELECT p.*, " +
-         fits_column("p", cap, budget, read_order) + " FROM (" + inner + ") p) a ORDER BY a.created_at " + order +
-         ", a.id " + order;
+  // The page is cut in a subquery so deep offsets skip rows without reading
+  // their large values; the outer ORDER BY repeats the subquery's order, which
+  // the planner sees is already satisfied (no sort step). The total is an
+  // uncorrelated subquery: computed once, in the same snapshot as the page.
+  return "SELECT " + columns + ", " + total_expression(p) + " AS total" + extra_column + " FROM (" + inner +
+         ") a ORDER BY a.created_at " + order + ", a.id " + order;
 }
 
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
@@ -234,7 +223,6 @@ std::vector<std::string> list_attempts_params(const tenant_id& tenant, const pag
     p.push_back(r.anchor.id);
   }
   p.push_back(std::to_string(r.max_field_bytes));
-  p.push_back(std::to_string(r.max_page_bytes));
   return p;
 }
 
@@ -322,46 +310,40 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
   auto result = co_await conn.execute(sql.list[static_cast<int>(plan)], params, result_format::binary, deadline);
   if (!result) co_return result.error();
   const bool backward = request.mode == page_mode::before;
-  // The attempt's columns, then fits, total and (backward pages) has_after.
-  const int expected_columns = column_count + 2 + (backward ? 1 : 0);
+  // The attempt's columns, then the total and (backward pages) has_after.
+  const int expected_columns = column_count + 1 + (backward ? 1 : 0);
   if (result->columns() != expected_columns)
     co_return db_error{errc::protocol_error, "listing returned " + std::to_string(result->columns()) + " columns", {}};
 
   attempt_page page;
   const int fetched = result->rows();
   const bool beyond = fetched > request.limit;  // the look-ahead row exists
-  // Rows within the byte budget come first in read order; the rest (if any)
-  // are not shown, and the page says that more follows in that direction.
-  int fitting = 0;
-  while (fitting < fetched && result->boolean(fitting, column_count)) ++fitting;
-  const int shown = std::min(fitting, request.limit);
-  const bool budget_cut = shown < std::min(fetched, request.limit);
   if (fetched > 0) {
-    page.total = result->integer(0, column_count + 1);
+    page.total = result->integer(0, column_count);
     switch (request.mode) {
       case page_mode::offset:
       case page_mode::deep_offset:
-        page.has_more = beyond || budget_cut;
+        page.has_more = beyond;
         page.has_before = request.offset > 0;
         break;
       case page_mode::after:
-        page.has_more = beyond || budget_cut;
+        page.has_more = beyond;
         page.has_before = true;  // the anchor came before
         break;
       case page_mode::before:
-        page.has_more = result->boolean(0, column_count + 2);
-        page.has_before = beyond || budget_cut;
+        page.has_more = result->boolean(0, column_count + 1);
+        page.has_before = beyond;
         break;
     }
   } else {
     // An empty page carries no row to read the total from (offset past the end,
     // nothing matches, or the rows next to a cursor are gone): count on its own.
-    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 5 : 4));
+    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 4 : 3));
     auto counted = co_await conn.execute(sql.count, params, result_format::binary, deadline);
     if (!counted) co_return counted.error();
     page.total = counted->integer(0, 0);
   }
-  page.rows = attempt_rows(std::move(*result), shown, backward, request.max_field_bytes);
+  page.rows = attempt_rows(std::move(*result), request.limit, backward, request.max_field_bytes);
   co_return page;
 }
 

@@ -18,11 +18,6 @@ std::string attempt_columns(const std::string& cap, const std::string& guard = {
 /// How many columns attempt_columns yields.
 inline constexpr int column_count = 22;
 
-/// A boolean column `fits`: whether a row starts within `budget` bytes of large
-/// fields (capped at `cap`), counted over rows of alias `x` in `order_by` order.
-std::string fits_column(const std::string& x, const std::string& cap, const std::string& budget,
-                        const std::string& order_by);
-
 /// Parameter numbers of a filter shape: $1 org, $2 env, then the present filters
 /// in declaration order (0 = absent), then the paging parameters from `next`.
 struct param_slots {

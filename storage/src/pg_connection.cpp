@@ -208,7 +208,7 @@ asio::awaitable<db_result<void>> pg_connection::resolve_and_start(const std::str
     values.push_back(v.c_str());
   }
   keys.push_back("fallback_application_name");
-  values.push_back(default_application_name_.c_str());
+  values.push_back(fallback_application_name_.c_str());
   keys.push_back(nullptr);
   values.push_back(nullptr);
   conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/0);

@@ -15,8 +15,11 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdio>
 #include <future>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace hookstream;
 using namespace std::chrono_literals;
@@ -139,10 +142,13 @@ BOOST_AUTO_TEST_CASE(malformed_requests_never_touch_a_busy_pool) {
 // Random well-formed keys at full speed: every miss costs a look-up only while
 // the client address has budget; then 429 with Retry-After, without asking the
 // database. A client with a valid (cached) key keeps being served meanwhile.
+// (One worker thread: credential caches are per thread, and every client here
+// shares 127.0.0.1, so a valid key not yet cached on a thread would count
+// against that same, exhausted, address budget.)
 BOOST_AUTO_TEST_CASE(random_keys_cannot_drive_database_look_ups) {
   test::sql_session db;
   auto tenant = test::make_tenant(db);
-  test::test_server server(2, [](server::server_config& c) {
+  test::test_server server(1, [](server::server_config& c) {
     c.handler.auth_failure_limit = {.limit = 10, .window = 2s};  // 10 per 2 s, 5 per second sustained
   });
   const std::vector<std::string> key{test::api_key_header(tenant.api_key)};
@@ -272,6 +278,68 @@ BOOST_AUTO_TEST_CASE(a_client_that_hangs_up_frees_its_connection) {
   BOOST_TEST(in_use == 0);
   locker.exec("ROLLBACK");
   BOOST_TEST(server.get("/v1/delivery-attempts", key).status == 200u);
+}
+
+// Captures what this process writes to stderr (the server's log) meanwhile.
+class stderr_capture {
+ public:
+  stderr_capture() : saved_(::dup(2)) {
+    std::FILE* f = std::tmpfile();
+    BOOST_REQUIRE(f);
+    file_ = f;
+    std::fflush(stderr);
+    ::dup2(::fileno(file_), 2);
+  }
+  ~stderr_capture() { restore(); }
+  std::string text() {
+    restore();
+    std::string out;
+    std::rewind(file_);
+    char buf[4096];
+    while (const auto n = std::fread(buf, 1, sizeof buf, file_)) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  int saved_;
+  std::FILE* file_ = nullptr;
+};
+
+// An answer the client does not take in time is not left half-written in
+// silence: the connection is closed and the log names the request.
+BOOST_AUTO_TEST_CASE(an_answer_not_delivered_is_logged_with_its_request_id) {
+  test::sql_session db;
+  auto tenant = test::make_tenant(db);
+  std::vector<test::attempt_spec> rows(100);
+  test::insert_attempts(db, tenant, rows);
+  db.exec("UPDATE delivery_attempts SET response_body = convert_to(repeat(md5(id), 1900), 'UTF8') WHERE org_id = " +
+          test::quote(tenant.org_id));  // ~60 KB each: a page of about 6 MB, more than socket buffers hold
+  test::test_server server(1, [](server::server_config& c) {
+    c.listener.write_timeout = 300ms;
+    c.handler.listing_field_bytes = 64 * 1024;
+    c.handler.max_page_bytes = 16 * 1024 * 1024;
+  });
+  stderr_capture log;
+  {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.open(asio::ip::tcp::v4());
+    s.set_option(asio::socket_base::receive_buffer_size(4096));  // and then never read
+    s.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    asio::write(s, asio::buffer("GET /v1/delivery-attempts?limit=100 HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-reader-1"
+                                "\r\nX-API-Key: " + tenant.api_key + "\r\n\r\n"));
+    std::this_thread::sleep_for(1500ms);
+  }
+  const std::string text = log.text();
+  BOOST_TEST_MESSAGE("server log: " << text);
+  BOOST_TEST(text.find("request slow-reader-1: answer 200 not delivered") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,7 +24,8 @@ BOOST_AUTO_TEST_CASE(pages_with_large_bodies_arrive_whole) {
           "'UTF8') WHERE org_id = " + test::quote(tenant.org_id));
   const auto expected = db.column("SELECT length(response_body) FROM delivery_attempts WHERE org_id = " +
                                   test::quote(tenant.org_id) + " ORDER BY created_at DESC, id DESC");
-  test::test_server server{1};
+  // Bodies arrive whole: the listing's field cap is raised above them.
+  test::test_server server(1, [](server::server_config& c) { c.handler.listing_field_bytes = 64 * 1024; });
   for (int round = 0; round < 5; ++round) {
     auto r = server.get("/v1/delivery-attempts?limit=60", {test::api_key_header(tenant.api_key)});
     BOOST_REQUIRE_EQUAL(r.status, 200u);

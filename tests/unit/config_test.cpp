@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(database_url_alone_gives_defaults) {
   BOOST_TEST(c.threads == 0u);
   BOOST_TEST(c.pool_size == 4u);
   BOOST_TEST(c.pool.max_size == 4u);
-  BOOST_TEST(c.pool.max_waiters == 512u);
+  BOOST_TEST(c.pool.max_waiters == 4096u);
   BOOST_TEST(c.pool.max_connecting == 2u);
   BOOST_TEST(c.pool.connect_timeout.count() == 5000);
   BOOST_TEST(c.pool.statement_timeout.count() == 5000);

@@ -90,7 +90,8 @@ struct handler_config {
   /// cut to this many bytes in listings, and in GET .../{id}. >= 4 each.
   std::int32_t listing_field_bytes = storage::default_listing_field_bytes;
   std::int32_t attempt_field_bytes = 1024 * 1024;
-  /// A listing page ends before its body passes this size (at least one row).
+  /// A listing page ends before its body passes this size (at least one row;
+  /// `has_more` and `next_cursor` then continue after the last row shown).
   std::size_t max_page_bytes = 4 * 1024 * 1024;
   /// Names of connections and destinations (per thread, TTL-bounded).
   storage::route_name_cache_config route_names;

@@ -4,6 +4,7 @@
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_listener.hpp>
+#include <hookstream/storage/attempt_maintenance.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 
 #include <chrono>
@@ -23,6 +24,18 @@ struct server_config {
   std::size_t pool_size = 4;     ///< per thread
   /// Cookie sessions: "auto" (on when BETTER_AUTH_SECRET(S) is set), "on", "off".
   std::string cookie_auth = "auto";
+  /// Maintenance (partitions ahead, retention, counter compaction) on a thread
+  /// and connection of its own, never on a request path.
+  bool maintenance = true;
+  std::chrono::milliseconds compaction_interval{1000};
+  std::chrono::seconds maintenance_interval{600};  ///< partitions and retention
+  storage::maintenance_config maintenance_settings;
+  /// One-shot commands instead of serving (they exit with 0, or 1 on failure;
+  /// --check-counters exits 3 when an environment's counters drifted).
+  bool maintain_only = false;    ///< --maintain
+  bool check_counters = false;   ///< --check-counters
+  bool recount = false;          ///< --recount
+  std::optional<std::string> command_env;  ///< --env: limits --check-counters/--recount
   storage::pool_config pool;     ///< conninfo filled from database_url
   /// Period of each worker's event-loop lag monitor (see loop_lag_monitor.hpp).
   std::chrono::milliseconds loop_monitor_period{20};

@@ -65,17 +65,16 @@ enum class page_mode {
 /// offset 100,000 on the bench data. Below it the plain plan is cheaper.
 inline constexpr std::int64_t deep_offset_threshold = 200;
 
-/// Default cap of the large fields of a listing row (see max_field_bytes).
-inline constexpr std::int32_t default_listing_field_bytes = 64 * 1024;
+/// Default cap of the large fields of a listing row (see max_field_bytes). A
+/// page then brings at most 101 rows x 4 fields x 16 KiB = 6.5 MB of large
+/// values from the database, whatever the rows hold; the full values (up to
+/// their own cap) are one GET /v1/delivery-attempts/{id} away.
+inline constexpr std::int32_t default_listing_field_bytes = 16 * 1024;
 
 struct page_request {
   attempt_filter filter;
   /// Large fields longer than this are cut (at a UTF-8 boundary); >= 4.
   std::int32_t max_field_bytes = default_listing_field_bytes;
-  /// Byte budget of the page's large fields (as cut), counted in read order:
-  /// the rows past it are not fetched, and the page ends before them (it always
-  /// holds its first row). Bounds a page's memory whatever the rows hold.
-  std::int64_t max_page_bytes = 4 * 1024 * 1024;
   int limit = 50;            ///< rows per page, 1..100 (validated by the caller)
   std::int64_t offset = 0;   ///< rows to skip (page_mode::offset only)
   page_mode mode = page_mode::offset;
@@ -138,7 +137,7 @@ class attempt_rows {
 };
 
 struct attempt_page {
-  attempt_rows rows;         ///< at most `limit`; fewer when the byte budget ended the page
+  attempt_rows rows;         ///< at most `limit`
   std::int64_t total = 0;    ///< attempts matching the filters, whatever the page
   bool has_more = false;     ///< attempts exist after the last row of this page
   bool has_before = false;   ///< attempts exist before the first row of this page
@@ -146,9 +145,14 @@ struct attempt_page {
 
 /// SQL of the listing for one filter shape and mode (parameters: $1 org, $2 env,
 /// the present filters in declaration order, then limit and offset, or limit,
-/// anchor time and anchor id, and last the field cap and the page's byte
-/// budget). Exposed so the bench suite runs the very statement the server sends.
+/// anchor time and anchor id, and last the field cap). Exposed so the bench
+/// suite runs the very statement the server sends.
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
+/// The cheapest statement that could serve the same page: the page's rows and
+/// nothing else (no names, no total, no cuts). Parameters as list_attempts_sql's,
+/// without the last one. The bench suite's strictest
+/// ceiling, not used by the server.
+std::string bare_page_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
 std::string count_attempts_sql(const attempt_filter& filter);

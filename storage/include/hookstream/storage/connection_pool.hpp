@@ -62,7 +62,11 @@ struct pool_config {
   std::string conninfo;
   std::size_t max_size = 8;
   std::size_t max_connecting = 2;
-  std::size_t max_waiters = 512;
+  /// Requests queued for a connection. Each is a suspended coroutine and a timer
+  /// (well under 1 KB), so the bound can be generous: a keep-alive client has at
+  /// most one request in flight, and refusing clients the pool could serve
+  /// within their deadline is worse than queueing them.
+  std::size_t max_waiters = 4096;
   std::chrono::milliseconds connect_timeout{5000};
   /// Server-side `statement_timeout` set on every connection (0 = none).
   std::chrono::milliseconds statement_timeout{5000};

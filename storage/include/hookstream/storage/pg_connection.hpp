@@ -82,10 +82,11 @@ class pg_connection {
   /// name stays `host` for TLS and .pgpass). `application_name` defaults to
   /// "hookstream". Errors: `connection_failed` (also past `deadline`), `cancelled`.
   boost::asio::awaitable<db_result<void>> connect(std::string conninfo, clock::time_point deadline);
-  /// The application_name used by later connects when conninfo names none
-  /// (default "hookstream"): lets a connection with another role be told apart
-  /// in pg_stat_activity from its first moment.
-  void set_default_application_name(std::string name) { default_application_name_ = std::move(name); }
+
+  /// The application_name the server sees when `conninfo` sets none (default
+  /// "hookstream"): tells pooled request connections from others in
+  /// pg_stat_activity. Takes effect at the next connect().
+  void set_fallback_application_name(std::string name) { fallback_application_name_ = std::move(name); }
 
   /// Runs one statement with the extended protocol. The statement is prepared on
   /// first use and cached on this connection by its SQL text, so repeated calls
@@ -166,7 +167,6 @@ class pg_connection {
   static void on_notice(void* self, const struct pg_result* notice);
 
   boost::asio::any_io_executor executor_;
-  std::string default_application_name_ = "hookstream";
   ::pg_conn* conn_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   detail::operation_deadline deadline_;
@@ -174,6 +174,7 @@ class pg_connection {
   bool connecting_ = false;
   // A statement was handed to libpq and its results are not all read yet.
   bool in_flight_ = false;
+  std::string fallback_application_name_ = "hookstream";
   // Readiness found without waiting, in a row: a large result streaming in
   // would otherwise be read in one go, holding the event loop (see wait_ready).
   unsigned ready_without_waiting_ = 0;
