@@ -259,15 +259,17 @@ asio::awaitable<std::variant<storage::tenant_id, http_response>> api_handler::st
   auto outcome = authenticator.outcome_without_lookup(creds);
   if (!outcome) {
     // A look-up is needed. Each address has a budget of look-ups that find no
-    // valid credential; past it, it gets 429 without a look-up, so random keys
-    // cannot turn into database load.
-    const rate_decision budget = auth_failure_limiter->take(ctx.client_address);
+    // valid credential: spent only by those failures (valid keys, however many
+    // miss the cache at once, never spend it), checked before every look-up.
+    // Past it the address gets 429 without a look-up, so random keys cannot
+    // turn into database load.
+    const rate_decision budget = auth_failure_limiter->peek(ctx.client_address);
     if (!budget.allowed)
       co_return too_many_requests("too many failed authentication attempts from your address; retry after " +
                                       std::to_string(budget.retry_after_s) + " s",
                                   budget.retry_after_s, scope.request_id);
     outcome = co_await authenticator.authenticate(creds, scope.acquire_deadline, scope.deadline);
-    if (!is_credential_failure(*outcome)) auth_failure_limiter->refund(ctx.client_address);
+    if (is_credential_failure(*outcome)) auth_failure_limiter->spend(ctx.client_address);
   }
   if (auto* tenant = std::get_if<storage::tenant_id>(&*outcome)) co_return std::move(*tenant);
   const auto& err = std::get<auth::auth_error>(*outcome);

@@ -185,8 +185,9 @@ BOOST_AUTO_TEST_CASE(random_keys_cannot_drive_database_look_ups) {
 
   const auto lookups = metric(server, "hookstream_auth_lookups_total") - lookups_before;
   const auto scans = api_key_index_scans(db) - scans_before;
-  // Budget: the burst of 10 plus 5 per second.
-  const double allowed = 10 + 5 * seconds + 2;
+  // Budget: the burst of 10 plus 5 per second, plus the look-ups already in
+  // flight when it ran out (at most one per attacking client).
+  const double allowed = 10 + 5 * seconds + 4;
   BOOST_TEST_MESSAGE("random keys: " << unauthorized << " x 401, " << refused << " x 429, " << lookups
                                      << " look-ups (server), " << scans << " index scans (database) in " << seconds
                                      << " s");

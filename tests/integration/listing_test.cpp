@@ -238,7 +238,7 @@ BOOST_AUTO_TEST_CASE(deep_offsets_use_another_plan_and_the_same_rows) {
           test::quote(tenant.connection_ids[0]) + ", " + test::quote(tenant.destination_ids[0]) +
           ", 'https://x', 'POST', (ARRAY['success','failed'])[1 + g % 2], timestamptz '2026-11-01' + (g / 3) * "
           "interval '1 second', g % 2 FROM generate_series(1, 700) g");
-  for (const std::string filters : std::vector<std::string>{"", "&status=failed", "&is_dlq=1", "&connection_id=" + tenant.connection_ids[0]}) {
+  for (const std::string& filters : std::vector<std::string>{"", "&status=failed", "&is_dlq=1", "&connection_id=" + tenant.connection_ids[0]}) {
     const std::string where = filters == "&status=failed" ? "status = 'failed'"
                               : filters == "&is_dlq=1"    ? "is_dlq = 1"
                               : filters.empty()           ? ""

@@ -125,6 +125,33 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rate_limiter)
 
+BOOST_AUTO_TEST_CASE(peek_decides_like_take_without_spending) {
+  server::rate_limiter limiter({.limit = 2, .window = 10s});
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(limiter.peek("addr", t0).allowed);  // unknown: a full bucket
+  for (int i = 0; i < 5; ++i) BOOST_TEST(limiter.peek("addr", t0).allowed);  // peeking spends nothing
+  BOOST_TEST(limiter.take("addr", t0).allowed);
+  BOOST_TEST(limiter.take("addr", t0).allowed);
+  const auto refused = limiter.peek("addr", t0);
+  BOOST_TEST(!refused.allowed);
+  BOOST_TEST(refused.retry_after_s == 5u);  // one token per 5 s
+  BOOST_TEST(limiter.peek("addr", t0 + 5s).allowed);
+}
+
+// Attempts let through together all count: spending goes into debt, and the
+// next attempt waits until the debt is repaid.
+BOOST_AUTO_TEST_CASE(spending_goes_into_debt) {
+  server::rate_limiter limiter({.limit = 2, .window = 10s});  // one token per 5 s
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i) limiter.spend("addr", t0);  // four failures in flight at once
+  BOOST_TEST(!limiter.peek("addr", t0 + 5s).allowed);       // tokens -1 after 5 s
+  BOOST_TEST(!limiter.peek("addr", t0 + 9s).allowed);
+  BOOST_TEST(!limiter.peek("addr", t0 + 10s).allowed);     // 0 tokens: the debt is repaid, nothing more
+  BOOST_TEST(limiter.peek("addr", t0 + 15s).allowed);      // one whole token
+  for (int i = 0; i < 100; ++i) limiter.spend("other", t0);
+  BOOST_TEST(limiter.peek("other", t0 + 15s).allowed);  // the debt is bounded by the limit (-2 + 3)
+}
+
 BOOST_AUTO_TEST_CASE(token_bucket_arithmetic) {
   server::rate_limiter limiter({.limit = 10, .window = 10s});  // one request per second
   const auto t0 = std::chrono::steady_clock::now();

@@ -44,9 +44,14 @@ class rate_limiter {
   bool enabled() const noexcept { return config_.limit > 0; }
   /// Takes one token from `key`'s bucket. Thread-safe.
   rate_decision take(std::string_view key, clock::time_point now = clock::now());
-  /// Gives back a token taken for something that turned out not to count (e.g.
-  /// a credential look-up that succeeded). Thread-safe.
-  void refund(std::string_view key);
+  /// What `take` would decide now, without taking a token (nor tracking a new
+  /// key). Thread-safe.
+  rate_decision peek(std::string_view key, clock::time_point now = clock::now());
+  /// Spends a token for something that already happened, going into debt (down
+  /// to minus `limit`) when none is left: with `peek` before and `spend` after,
+  /// several attempts let through at once all count, and later ones wait for
+  /// the debt to be repaid. Thread-safe.
+  void spend(std::string_view key, clock::time_point now = clock::now());
 
  private:
   struct bucket {
@@ -62,6 +67,8 @@ class rate_limiter {
     std::unordered_map<std::string, bucket, text_hash, std::equal_to<>> buckets;  // found without allocating
   };
   void refill(bucket& b, clock::time_point now) const noexcept;
+  // The key's bucket, tracked from now on and refilled to `now` (caller holds s.mutex).
+  bucket& tracked(shard& s, std::string_view key, clock::time_point now);
 
   shard& shard_of(std::string_view key) noexcept;
 
