@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -68,9 +69,11 @@ struct resuming_client {
     return false;
   }
 
-  // Connects with the last id and reads up to
-  // `max_events` attempt events or until `idle` passes without one.
-  void session(std::mt19937& rng, int max_events, std::chrono::milliseconds idle) {
+  // Connects with the last id and reads up to `max_events` attempt events,
+  // until `idle` passes without one, or until `lifetime` is over (so that
+  // clients of rare events also hang up often, however loaded the machine).
+  void session(std::mt19937& rng, int max_events, std::chrono::milliseconds idle,
+               std::chrono::milliseconds lifetime) {
     std::vector<std::string> headers{"X-API-Key: " + api_key};
     std::string target = "/v1/delivery-attempts/stream" + query;
     if (!last_id.empty()) {
@@ -89,9 +92,10 @@ struct resuming_client {
     }
     ++connections;
     int n = 0;
+    const auto hang_up_at = std::chrono::steady_clock::now() + lifetime;
     auto quiet_until = std::chrono::steady_clock::now() + idle;  // heartbeats do not count
     while (n < max_events) {
-      const auto left = quiet_until - std::chrono::steady_clock::now();
+      const auto left = std::min(quiet_until, hang_up_at) - std::chrono::steady_clock::now();
       if (left <= 0s) return;
       auto e = c.next(std::chrono::duration_cast<std::chrono::milliseconds>(left));
       if (!e) return;
@@ -233,7 +237,7 @@ BOOST_AUTO_TEST_CASE(random_hang_ups_under_continuous_writers_lose_and_repeat_no
           std::lock_guard lock(expected_mutex);
           if (c.events.size() >= expected_counts[i]) break;
         }
-        c.session(rng, 1 + static_cast<int>(rng() % 60), 300ms);
+        c.session(rng, 1 + static_cast<int>(rng() % 60), 300ms, std::chrono::milliseconds(50 + rng() % 700));
       }
     });
   std::this_thread::sleep_for(5s);
