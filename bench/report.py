@@ -30,7 +30,9 @@ mixed_writer_tps = None
 if os.path.exists(mixed_tps_path) and open(mixed_tps_path).read().strip():
     mixed_writer_tps = float(open(mixed_tps_path).read().split()[0])
 totals = jsonl("totals.jsonl")
-http_ceiling = json.load(open(os.path.join(raw, "http_ceiling.json")))
+http_ceiling_path = os.path.join(raw, "http_ceiling.json")
+http_ceiling = json.load(open(http_ceiling_path)) if os.path.exists(http_ceiling_path) else None  # not in --only runs
+pooler_pgbench = jsonl("pooler.jsonl")
 wrk_rps = None
 wrk_text = open(os.path.join(raw, "wrk.txt")).read() if os.path.exists(os.path.join(raw, "wrk.txt")) else ""
 m = re.search(r"Requests/sec:\s+([\d.]+)", wrk_text)
@@ -68,6 +70,7 @@ doc = {
     "wrk_first_page_rps": wrk_rps,
     "single_row_writers": writers,
     "mixed_writer_tps": mixed_writer_tps,
+    "pooler_pgbench": pooler_pgbench,
     "bulk_insert_50k_ms": {"with_counters": min(with_ms) if with_ms else None,
                            "without_counters": min(without_ms) if without_ms else None},
 }
@@ -118,11 +121,40 @@ if os.path.exists(profile_path) and open(profile_path).read().strip():
               "`perf record -F 1999` on the server for 5 s of first-page load; self time per function, the top 15:", "",
               "```"] + [l.rstrip() for l in open(profile_path).read().splitlines()[:15]] + ["```", ""]
 hc = http_ceiling
-lines += [f"HTTP ceiling: the first page's bytes served by the load generator's own static server: "
-          f"{fmt(hc['rps'])} req/s, p50 {fmt(hc['latency_ms']['p50'])} ms, p99 {fmt(hc['latency_ms']['p99'])} ms."]
+if hc:
+    lines += [f"HTTP ceiling: the first page's bytes served by the load generator's own static server: "
+              f"{fmt(hc['rps'])} req/s, p50 {fmt(hc['latency_ms']['p50'])} ms, p99 {fmt(hc['latency_ms']['p99'])} ms."]
 if wrk_rps and first:
     lines += [f"Cross-check: `wrk -t1 -c{a.connections}` on the first page: {fmt(wrk_rps)} req/s vs "
               f"hookstream-bench {fmt(first['rps'])} req/s ({100 * first['rps'] / wrk_rps:.0f}%)."]
+pooled = [s for s in scenarios if s["scenario"].startswith("pooler_")]
+if pooled:
+    lines += ["", "## Behind pgbouncer (transaction mode)", "",
+              "The first page, alternated in this run: straight to PostgreSQL with named statements and session "
+              "settings; straight with unnamed statements and transaction-local settings (`--prepared-statements "
+              "off`); through pgbouncer 1.18 in transaction mode with 8 server connections (the mode detected). "
+              "pgbouncer µs/req: pgbouncer's own CPU per request.", "",
+              "| run | req/s | p50 ms | p99 ms | errors | server µs/req | DB µs/req | pgbouncer µs/req |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in pooled:
+        l = s["latency_ms"]
+        lines.append(f"| {s['scenario'][7:]} | {fmt(s['rps'])} | {fmt(l['p50'])} | {fmt(l['p99'])} | {s['errors']} | "
+                     f"{fmt(s.get('server_cpu_us_per_request'))} | {fmt(s.get('db_cpu_us_per_request'))} | "
+                     f"{fmt(s.get('pooler_cpu_us_per_request'))} |")
+    best = {}
+    for s in pooled:
+        kind = s["scenario"][7:].rsplit("_r", 1)[0]
+        best[kind] = max(best.get(kind, 0), s["rps"])
+    if best.get("direct_named"):
+        lines += ["", "Best of each against straight with named statements: " + ", ".join(
+            f"{k} {v / best['direct_named']:.2f}x" for k, v in best.items() if k != "direct_named") + "."]
+if pooler_pgbench:
+    lines += ["", "The first page's statement under pgbench (tps), with the server's settings: unnamed statements "
+              "(`-M extended`, planned at every execution) with PostgreSQL's default plan caching and with "
+              "`force_generic_plan`, and named ones (`-M prepared`, generic plan) for reference.", "",
+              "| round | protocol | plan_cache_mode | tps |", "|---:|---|---|---:|"]
+    for p in pooler_pgbench:
+        lines.append(f"| {p['round']} | {p['protocol']} | {p['plan_cache_mode']} | {fmt(p['tps'])} |")
 lines += ["", "## The price of the exact total", "",
           "The listing statement with its total against the same statement without it (pgbench, best of "
           "alternating runs).", "",

@@ -12,6 +12,8 @@ function(hookstream_embed_sql out_var namespace)
     file(READ ${file} sql)
     get_filename_component(name ${file} NAME_WE)
     string(REGEX MATCH "^[0-9]+" version ${name})
+    # "0030" would be an octal literal in C++ (24): drop the leading zeros.
+    string(REGEX REPLACE "^0+([0-9])" "\\1" version "${version}")
     string(APPEND body "    {${version}, \"${name}\", R\"hsql(${sql})hsql\"},\n")
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
   endforeach()

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 
   if (cfg.migrate || cfg.migrate_only) {
-    auto applied = storage::migrate_database(cfg.database_url, std::chrono::seconds(60));
+    auto applied = storage::migrate_database(server::maintenance_url(cfg), std::chrono::seconds(60));
     if (!applied) {
       std::fprintf(stderr, "migrations failed: %s: %s\n", applied.error().code.message().c_str(),
                    applied.error().message.c_str());
@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
   }
 
   if (cfg.check_counters || cfg.recount) {
-    auto rows = cfg.check_counters ? storage::check_database_counters(cfg.database_url, cfg.command_env)
-                                   : storage::recount_database_counters(cfg.database_url, cfg.command_env);
+    auto rows = cfg.check_counters ? storage::check_database_counters(server::maintenance_url(cfg), cfg.command_env)
+                                   : storage::recount_database_counters(server::maintenance_url(cfg), cfg.command_env);
     if (!rows) {
       std::fprintf(stderr, "%s failed: %s\n", cfg.check_counters ? "--check-counters" : "--recount",
                    rows.error().message.c_str());
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     return drifted ? 3 : 0;
   }
   if (cfg.maintain_only) {
-    auto report = storage::maintain_database(cfg.database_url, cfg.maintenance_settings);
+    auto report = storage::maintain_database(server::maintenance_url(cfg), cfg.maintenance_settings);
     if (!report) {
       std::fprintf(stderr, "--maintain failed: %s\n", report.error().message.c_str());
       return 1;
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<storage::maintenance_runner> maintenance;
     if (cfg.maintenance)
       maintenance = std::make_unique<storage::maintenance_runner>(
-          cfg.database_url, cfg.maintenance_settings, cfg.compaction_interval, cfg.maintenance_interval,
+          server::maintenance_url(cfg), cfg.maintenance_settings, cfg.compaction_interval, cfg.maintenance_interval,
           [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);

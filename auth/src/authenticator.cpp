@@ -71,8 +71,8 @@ bool has_credentials(const request_credentials& creds, bool cookies_enabled) noe
   return cookies_enabled && find_session_cookie(creds.cookie).has_value();
 }
 
-authenticator::authenticator(storage::connection_pool& pool, authenticator_config config)
-    : pool_(pool),
+authenticator::authenticator(storage::read_router& reads, authenticator_config config)
+    : reads_(reads),
       config_(std::move(config)),
       cache_(config_.cache_capacity, config_.cache_ttl, config_.failure_ttl) {}
 
@@ -127,9 +127,14 @@ asio::awaitable<auth_result> authenticator::lookup_api_key(const key_lookup& loo
                                                            clock::time_point deadline) {
   ++lookups_;
   const std::array<storage::query_param, 1> params{std::string_view(lookup.hash_param)};
-  auto rows = co_await pool_.with_connection(
-      [&](storage::pg_connection& conn) { return conn.execute(api_key_sql, params, storage::result_format::binary, deadline); },
-      acquire_deadline);
+  auto work = [&](storage::pg_connection& conn) {
+    return conn.execute(api_key_sql, params, storage::result_format::binary, deadline);
+  };
+  bool from_replica = false;
+  auto rows = co_await reads_.read(work, acquire_deadline, &from_replica);
+  // A replica may not have replayed a key made a moment ago: only the primary
+  // may say it does not exist.
+  if (rows && rows->rows() == 0 && from_replica) rows = co_await reads_.primary().with_connection(work, acquire_deadline);
   if (!rows) co_return auth_error{rows.error()};
   if (rows->rows() == 0) {
     cache_.store(lookup.cache_key, auth_failure::invalid_api_key, clock::now());
@@ -147,9 +152,18 @@ asio::awaitable<auth_result> authenticator::lookup_session(const session_lookup&
   const std::array<storage::query_param, 2> params{
       std::string_view(lookup.token),
       lookup.env_id.empty() ? storage::query_param{} : storage::query_param{std::string_view(lookup.env_id)}};
-  auto rows = co_await pool_.with_connection(
-      [&](storage::pg_connection& conn) { return conn.execute(session_sql, params, storage::result_format::binary, deadline); },
-      acquire_deadline);
+  auto work = [&](storage::pg_connection& conn) {
+    return conn.execute(session_sql, params, storage::result_format::binary, deadline);
+  };
+  bool from_replica = false;
+  auto rows = co_await reads_.read(work, acquire_deadline, &from_replica);
+  // Whatever a replica answers short of a tenant (no session, no membership, no
+  // such environment) may be lag: the primary decides.
+  const auto grants_a_tenant = [](const storage::query_result& r) {
+    return r.rows() > 0 && !r.is_null(0, 0) && r.boolean(0, 1) && !r.is_null(0, 2);
+  };
+  if (rows && from_replica && !grants_a_tenant(*rows))
+    rows = co_await reads_.primary().with_connection(work, acquire_deadline);
   if (!rows) co_return auth_error{rows.error()};
 
   auto fail = [&](auth_failure f) -> auth_result {

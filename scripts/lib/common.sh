@@ -7,13 +7,15 @@ PG_BIN=/usr/lib/postgresql/15/bin
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build, the tests and the embedded database need.
+# Debian packages the build, the tests and the embedded database need
+# (pgbouncer: the tests run hookstream behind it; no service of it is used).
 HOOKSTREAM_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   libpq-dev libssl-dev zlib1g-dev
   postgresql-15 postgresql-client-15
   openssl
+  pgbouncer
 )
 
 ensure_packages() {

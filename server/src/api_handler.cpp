@@ -46,18 +46,22 @@ bool is_credential_failure(const auth::auth_result& r) {
 }  // namespace
 
 struct api_handler::state {
-  state(storage::connection_pool& p, handler_config c, server_metrics* m, const metrics_registry* r)
-      : pool(p),
+  state(std::unique_ptr<storage::read_router> own, storage::read_router& reads, handler_config c,
+        server_metrics* m, const metrics_registry* r)
+      : own_router(std::move(own)),
+        router(reads),
         config(std::move(c)),
-        authenticator(pool, config.auth),
+        authenticator(router, config.auth),
         org_limiter(config.org_limiter ? config.org_limiter : std::make_shared<rate_limiter>(config.rate_limit)),
         auth_failure_limiter(config.auth_failure_limiter
                                  ? config.auth_failure_limiter
                                  : std::make_shared<rate_limiter>(config.auth_failure_limit)),
         readiness(config.readiness ? config.readiness : std::make_shared<readiness_probe>()),
         cors(config.cors_origins),
-        attempts(pool, config),
-        stream(pool, config),
+        attempts(router, config),
+        // The catch-up reads the log on the primary: a standby may not have
+        // replayed up to the position the live tail (on the primary) reached.
+        stream(router.primary(), config),
         metrics(m),
         registry(r) {}
 
@@ -74,7 +78,8 @@ struct api_handler::state {
                                                                                  const request_context& ctx,
                                                                                  const request_scope& scope);
 
-  storage::connection_pool& pool;
+  std::unique_ptr<storage::read_router> own_router;  // when made from a pool alone
+  storage::read_router& router;
   handler_config config;
   auth::authenticator authenticator;
   std::shared_ptr<rate_limiter> org_limiter;
@@ -88,8 +93,15 @@ struct api_handler::state {
 };
 
 api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
+                         const metrics_registry* registry) {
+  auto own = std::make_unique<storage::read_router>(pool);
+  auto& router = *own;
+  state_ = std::make_unique<state>(std::move(own), router, std::move(config), metrics, registry);
+}
+
+api_handler::api_handler(storage::read_router& reads, handler_config config, server_metrics* metrics,
                          const metrics_registry* registry)
-    : state_(std::make_unique<state>(pool, std::move(config), metrics, registry)) {}
+    : state_(std::make_unique<state>(nullptr, reads, std::move(config), metrics, registry)) {}
 
 api_handler::~api_handler() = default;
 
@@ -140,7 +152,8 @@ asio::awaitable<handler_result> api_handler::state::dispatch(const http_request&
   if (metrics) {
     metrics->in_flight_delta(-1);
     metrics->observe_request(head.result_int(), clock::now() - started);
-    metrics->publish_pool(pool.stats());
+    metrics->publish_pool(router.primary().stats());
+    metrics->publish_reads(router);
     metrics->publish_auth(authenticator.lookups());
     metrics->publish_readiness_checks(readiness->checks());
   }
@@ -180,7 +193,7 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
   // whatever the call rate; other calls answer from the last result.
   if (readiness->claim_refresh(clock::now())) {
     const auto deadline = clock::now() + std::min(config.request_timeout, std::chrono::milliseconds(2000));
-    auto ping = co_await pool.with_connection(
+    auto ping = co_await router.primary().with_connection(
         [&](storage::pg_connection& conn) { return conn.execute("SELECT 1", {}, storage::result_format::binary, deadline); },
         std::min(deadline, clock::now() + config.acquire_timeout));
     readiness->publish(static_cast<bool>(ping), clock::now());

@@ -23,8 +23,8 @@ constexpr std::size_t render_slice_bytes = 256 * 1024;
 
 }  // namespace
 
-attempts_endpoint::attempts_endpoint(storage::connection_pool& pool, const handler_config& config)
-    : pool_(pool),
+attempts_endpoint::attempts_endpoint(storage::read_router& reads, const handler_config& config)
+    : reads_(reads),
       config_(config),
       cursors_(config.cursor_secret.empty() ? random_cursor_secret() : config.cursor_secret),
       names_(config.route_names) {}
@@ -66,9 +66,11 @@ asio::awaitable<http_response> attempts_endpoint::list(const storage::tenant_id&
   }
 
   // Read-only work: the pool runs it once more on a fresh connection when the
-  // first one turns out dead (e.g. after a database restart). The connection is
-  // back in the pool before the page is rendered.
-  auto page = co_await pool_.with_connection(
+  // first one turns out dead (e.g. after a database restart), the router on the
+  // primary when a replica failed. The page, its total and its names come from
+  // one connection, so from one server. The connection is back in the pool
+  // before the page is rendered.
+  auto page = co_await reads_.read(
       [&](storage::pg_connection& conn) -> asio::awaitable<storage::db_result<storage::attempt_page>> {
         auto read = co_await storage::list_attempts(conn, tenant, page_req, scope.deadline);
         if (!read) co_return read.error();
@@ -114,7 +116,7 @@ asio::awaitable<http_response> attempts_endpoint::list(const storage::tenant_id&
 
 asio::awaitable<http_response> attempts_endpoint::get(const storage::tenant_id& tenant, std::string_view id,
                                                       const request_scope& scope) {
-  auto rows = co_await pool_.with_connection(
+  auto rows = co_await reads_.read(
       [&](storage::pg_connection& conn) -> asio::awaitable<storage::db_result<storage::attempt_rows>> {
         auto found = co_await storage::find_attempt(conn, tenant, id, config_.attempt_field_bytes, scope.deadline);
         if (!found) co_return found.error();

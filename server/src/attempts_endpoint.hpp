@@ -25,8 +25,8 @@ struct request_scope {
 
 class attempts_endpoint {
  public:
-  /// `pool` and `config` must outlive the endpoint.
-  attempts_endpoint(storage::connection_pool& pool, const handler_config& config);
+  /// `reads` and `config` must outlive the endpoint.
+  attempts_endpoint(storage::read_router& reads, const handler_config& config);
 
   /// Checks the listing's query string, cursor shape included: the 400 answer,
   /// or the parsed query. Needs no credential and no database.
@@ -44,7 +44,7 @@ class attempts_endpoint {
                                             const request_scope& scope);
 
  private:
-  storage::connection_pool& pool_;
+  storage::read_router& reads_;
   const handler_config& config_;
   cursor_codec cursors_;
   storage::route_name_cache names_;

@@ -76,6 +76,45 @@ const std::vector<option>& options() {
          c.database_url = v;
          return !v.empty();
        }},
+      {"maintenance-database-url", "HOOKSTREAM_MAINTENANCE_DATABASE_URL", "URL",
+       "where migrations, maintenance, the one-shot commands and the replica lag monitor connect (default: "
+       "--database-url); must be PostgreSQL itself or a session-mode pooler (session advisory locks)",
+       [](server_config& c, const std::string& v) {
+         c.maintenance_database_url = v;
+         return !v.empty();
+       }},
+      {"replica-url", "HOOKSTREAM_REPLICA_URLS", "URL",
+       "a streaming replica for reads while its lag is within --max-replica-lag-ms; repeat (space-separated "
+       "URLs in the variable) (default none)",
+       [](server_config& c, const std::string& v) {
+         std::size_t at = 0;
+         bool any = false;
+         while (at < v.size()) {
+           const auto start = v.find_first_not_of(" \t\n", at);
+           if (start == std::string::npos) break;
+           const auto end = v.find_first_of(" \t\n", start);
+           c.replica_urls.push_back(v.substr(start, end == std::string::npos ? std::string::npos : end - start));
+           any = true;
+           at = end == std::string::npos ? v.size() : end;
+         }
+         return any;
+       }},
+      {"max-replica-lag-ms", "HOOKSTREAM_MAX_REPLICA_LAG_MS", "MS",
+       "a replica further behind the primary than this serves no reads (default 1000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.max_replica_lag; })},
+      {"replica-check-interval-ms", "HOOKSTREAM_REPLICA_CHECK_INTERVAL_MS", "MS",
+       "how often the lag monitor samples the primary and checks each replica (default 100)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.replica_check_interval; })},
+      {"prepared-statements", "HOOKSTREAM_PREPARED_STATEMENTS", "auto|on|off",
+       "named prepared statements and session settings (on), or unnamed statements with transaction-local "
+       "settings for a pooler in transaction mode (off); auto: off when a pooler is detected (default auto)",
+       [](server_config& c, const std::string& v) {
+         if (v == "auto") c.pool.statements = storage::statement_mode::automatic;
+         else if (v == "on") c.pool.statements = storage::statement_mode::named;
+         else if (v == "off") c.pool.statements = storage::statement_mode::unnamed;
+         else return false;
+         return true;
+       }},
       {"threads", "HOOKSTREAM_THREADS", "N", "worker threads, each with its own event loop and pool (default: cores)",
        count([](server_config& c) -> unsigned& { return c.threads; }, 1, 256)},
       {"pool-size", "HOOKSTREAM_POOL_SIZE", "N", "database connections per thread (default 4)",
@@ -368,6 +407,14 @@ config_outcome parse_server_config(const std::vector<std::string>& args) {
     return error("--check-counters, --recount, --maintain and --migrate-only exclude each other");
   if (cfg.command_env && !cfg.check_counters && !cfg.recount)
     return error("--env only applies to --check-counters and --recount");
+  if (cfg.replica_urls.size() > server_metrics::max_replicas)
+    return error("at most " + std::to_string(server_metrics::max_replicas) + " replicas (--replica-url)");
+  if (cfg.replica_check_interval < std::chrono::milliseconds(10))
+    return error("--replica-check-interval-ms must be at least 10");
+  // The lag is known to within one check interval, and ages by up to another
+  // before the next check: a bound below two intervals could never be met.
+  if (!cfg.replica_urls.empty() && cfg.max_replica_lag < 2 * cfg.replica_check_interval)
+    return error("--max-replica-lag-ms must be at least twice --replica-check-interval-ms");
   cfg.pool.conninfo = cfg.database_url;
   cfg.pool.max_size = cfg.pool_size;
   return config_outcome{std::move(cfg), {}, 0};

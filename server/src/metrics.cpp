@@ -48,6 +48,15 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_recoveries_.store(s.recoveries, r);
   pool_recovered_.store(s.recovered, r);
   pool_retries_.store(s.retries, r);
+  pool_unnamed_.store(s.unnamed_statements ? 1 : 0, r);
+}
+
+void server_metrics::publish_reads(const storage::read_router& router) noexcept {
+  constexpr auto r = std::memory_order_relaxed;
+  const std::size_t servers = std::min(reads_.size(), 1 + router.replica_count());
+  for (std::size_t i = 0; i < servers; ++i) reads_[i].store(router.reads(i), r);
+  read_fallbacks_.store(router.fallbacks(), r);
+  replicas_.store(servers - 1, r);
 }
 
 server_metrics& metrics_registry::add_worker() {
@@ -158,6 +167,51 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::pool_recovered_, "counter");
   gauge("hookstream_db_retries_total", "Read-only work run again on a fresh connection after losing one.",
         &server_metrics::pool_retries_, "counter");
+  gauge("hookstream_db_unnamed_statements",
+        "Workers whose pool uses unnamed statements and transaction-local settings (behind a transaction pooler).",
+        &server_metrics::pool_unnamed_);
+
+  std::size_t replicas = 0;
+  for (const auto& w : workers_) replicas = std::max(replicas, w->replicas_.load(r));
+  if (replica_health_) replicas = std::max(replicas, std::min(replica_health_->size(), server_metrics::max_replicas));
+  line("# HELP hookstream_db_reads_total Reads (listings, attempts, credential look-ups) answered, by server.");
+  line("# TYPE hookstream_db_reads_total counter");
+  for (std::size_t i = 0; i <= replicas; ++i) {
+    std::uint64_t t = 0;
+    for (const auto& w : workers_) t += w->reads_[i].load(r);
+    line(std::string("hookstream_db_reads_total{server=\"") + (i == 0 ? "primary" : "replica" + std::to_string(i)) +
+         "\"} " + std::to_string(t));
+  }
+  gauge("hookstream_db_read_fallbacks_total", "Reads that failed on a replica and were answered by the primary.",
+        &server_metrics::read_fallbacks_, "counter");
+  if (replica_health_) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<storage::replica_health::view> views;
+    for (std::size_t i = 0; i < replica_health_->size(); ++i) views.push_back(replica_health_->state(i, now));
+    auto per_replica = [&](const char* name, const char* help, const char* type, auto value) {
+      line(std::string("# HELP ") + name + " " + help);
+      line(std::string("# TYPE ") + name + " " + type);
+      for (std::size_t i = 0; i < views.size(); ++i)
+        line(std::string(name) + "{replica=\"" + std::to_string(i + 1) + "\"} " + value(views[i]));
+    };
+    auto flag = [](bool b) { return std::string(b ? "1" : "0"); };
+    per_replica("hookstream_replica_usable", "1 when the replica may serve reads now.", "gauge",
+                [&](const auto& v) { return flag(v.usable); });
+    per_replica("hookstream_replica_reachable", "1 when the replica answered its last check.", "gauge",
+                [&](const auto& v) { return flag(v.reachable); });
+    per_replica("hookstream_replica_in_recovery", "pg_is_in_recovery() of the replica at its last check.", "gauge",
+                [&](const auto& v) { return flag(v.in_recovery); });
+    per_replica("hookstream_replica_lag_seconds",
+                "Upper bound of the replica's replay lag behind the primary (NaN: unknown).", "gauge",
+                [&](const auto& v) {
+                  if (!v.measured) return std::string("NaN");
+                  char text[32];
+                  std::snprintf(text, sizeof text, "%.3f", std::chrono::duration<double>(v.lag).count());
+                  return std::string(text);
+                });
+    per_replica("hookstream_replica_checks_total", "Checks of the replica made by the lag monitor.", "counter",
+                [&](const auto& v) { return std::to_string(v.checks); });
+  }
   gauge("hookstream_auth_lookups_total", "Credential look-ups sent to the database (cache misses).",
         &server_metrics::auth_lookups_, "counter");
   std::uint64_t readiness_checks = 0;  // one probe per process: every worker publishes the same figure

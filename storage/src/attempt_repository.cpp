@@ -46,7 +46,12 @@ param_slots slots_of(const attempt_filter& f) {
   return p;
 }
 
-std::string arg(int n) { return "$" + std::to_string(n); }
+std::string arg(int n) {
+  // (Appending: GCC 12 warns falsely (-Wrestrict) on "$" + std::string here.)
+  std::string s = "$";
+  s += std::to_string(n);
+  return s;
+}
 
 // WHERE conditions over delivery_attempts alias `x`.
 std::string where_clause(const param_slots& p, const std::string& x) {
@@ -212,6 +217,12 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
          ") a ORDER BY a.created_at " + order + ", a.id " + order;
 }
 
+const std::string& find_attempt_sql() {
+  static const std::string sql = "SELECT " + attempt_columns("$4::int4") +
+                                 " FROM delivery_attempts a WHERE a.id = $1 AND a.org_id = $2 AND a.env_id = $3";
+  return sql;
+}
+
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
   std::vector<std::string> p = detail::filter_params(tenant, r.filter);
   // One extra row tells whether another page follows.
@@ -350,8 +361,7 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
 asio::awaitable<db_result<attempt_rows>> find_attempt(pg_connection& conn, const tenant_id& tenant,
                                                       std::string_view attempt_id, std::int32_t max_field_bytes,
                                                       clock::time_point deadline) {
-  static const std::string sql = "SELECT " + attempt_columns("$4::int4") +
-                                 " FROM delivery_attempts a WHERE a.id = $1 AND a.org_id = $2 AND a.env_id = $3";
+  const std::string& sql = find_attempt_sql();
   const std::string cap = std::to_string(max_field_bytes);
   const std::array<query_param, 4> params{attempt_id, std::string_view(tenant.org_id),
                                           std::string_view(tenant.env_id), std::string_view(cap)};

@@ -31,15 +31,27 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     // a third of the first page's throughput (pgbench, 200k attempts: 3,119-3,208
     // tps re-planned against 5,270-6,645 generic). Generic plans of every statement
     // are covered by the EXPLAIN tests: ordered index scans, no sort.
+    // (Unnamed statements are planned at every execution whatever this says; see
+    // statement_prelude_ below.)
     // No JIT: a generic plan's estimate (it cannot see LIMIT) is high enough to
     // compile expressions for each execution, 15 ms for a 5 ms page (2M rows).
     // No parallel query: a listing reads one page through an ordered index scan
     // (an ordered Append across the partitions). Offered parallel scans, a generic
     // plan, which cannot see LIMIT, may prefer them and a sort; at the server's
     // concurrency they would also only add workers.
-    session_setup_ = "SET statement_timeout = " + std::to_string(config_.statement_timeout.count()) +
-                     "; SET TIME ZONE 'UTC'; SET plan_cache_mode = force_generic_plan; SET jit = off"
+    const std::string timeout = std::to_string(config_.statement_timeout.count());
+    session_setup_ = "SET statement_timeout = " + timeout +
+                     "; SET plan_cache_mode = force_generic_plan; SET jit = off"
                      "; SET max_parallel_workers_per_gather = 0";
+    // The same, transaction-local, for unnamed statements behind a pooler in
+    // transaction mode. set_config(..., true) rather than SET LOCAL: it needs no
+    // explicit transaction block (the pipelined unit is one implicit
+    // transaction). statement_timeout set here arms for the next statement of
+    // the unit: PostgreSQL starts a fresh timeout at each protocol message after
+    // an Execute completes.
+    statement_prelude_ = "SELECT set_config('statement_timeout', '" + timeout +
+                         "', true), set_config('jit', 'off', true), "
+                         "set_config('max_parallel_workers_per_gather', '0', true)";
   }
 
   asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline, clock::time_point alive_since) {
@@ -143,6 +155,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   }
   const pool_config& config() const noexcept { return config_; }
   const asio::any_io_executor& executor() const noexcept { return executor_; }
+  bool known_down() const noexcept { return down_; }
 
  private:
   struct waiter {
@@ -245,7 +258,17 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     auto conn = std::make_unique<pg_connection>(self->executor_);
     const auto deadline = clock::now() + self->config_.connect_timeout;
     auto opened = co_await conn->connect(self->config_.conninfo, deadline);
-    if (opened) {
+    bool unnamed = self->config_.statements == statement_mode::unnamed;
+    if (opened && self->config_.statements == statement_mode::automatic) {
+      // Through pgbouncer (or another pooler) the pid libpq was given at connect
+      // is the pooler's invention; the server's own answer differs from it.
+      auto pid = co_await conn->execute_script("SELECT pg_backend_pid()", deadline);
+      if (!pid) opened = pid.error();
+      else unnamed = pid->rows() != 1 || pid->bytes(0, 0) != std::to_string(conn->backend_pid());
+    }
+    if (opened && unnamed) {
+      conn->use_unnamed_statements(self->statement_prelude_);
+    } else if (opened) {
       auto setup = co_await conn->execute_script(self->session_setup_, deadline);
       if (!setup) opened = setup.error();
     }
@@ -266,6 +289,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       co_return;
     }
     ++self->stats_.connects;
+    self->stats_.unnamed_statements = unnamed;
     self->backoff_.on_success();
     self->down_ = false;
     self->last_connect_error_.clear();
@@ -298,6 +322,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   asio::any_io_executor executor_;
   pool_config config_;
   std::string session_setup_;
+  std::string statement_prelude_;
   reconnect_backoff backoff_;
   asio::steady_timer retry_timer_;
   bool retry_scheduled_ = false;
@@ -350,6 +375,7 @@ boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_al
 
 void connection_pool::warm_up(std::size_t count) { state_->warm_up(count); }
 pool_stats connection_pool::stats() const noexcept { return state_->stats(); }
+bool connection_pool::known_down() const noexcept { return state_->known_down(); }
 const pool_config& connection_pool::config() const noexcept { return state_->config(); }
 boost::asio::any_io_executor connection_pool::get_executor() const noexcept { return state_->executor(); }
 void connection_pool::close() { state_->close(); }

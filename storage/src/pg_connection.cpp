@@ -55,6 +55,12 @@ pg_connection::pg_connection(asio::any_io_executor executor)
 
 pg_connection::~pg_connection() { close(); }
 
+void pg_connection::use_unnamed_statements(std::string prelude) {
+  unnamed_ = true;
+  prelude_ = std::move(prelude);
+  statements_.clear();
+}
+
 void pg_connection::close() noexcept {
   deadline_.disarm();
   if (socket_) {
@@ -77,7 +83,8 @@ void pg_connection::close() noexcept {
 bool pg_connection::is_open() const noexcept { return conn_ && !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool pg_connection::usable() const noexcept {
-  return is_open() && !needs_recovery_ && !server_closing_ && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  return is_open() && !needs_recovery_ && !server_closing_ && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+         PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
 }
 
 int pg_connection::backend_pid() const noexcept { return conn_ ? PQbackendPID(conn_) : 0; }
@@ -270,19 +277,34 @@ asio::awaitable<db_result<void>> pg_connection::flush_output() {
 asio::awaitable<db_result<query_result>> pg_connection::read_results() {
   query_result kept;
   std::optional<db_error> error;
-  for (;;) {
+  // In pipeline mode (unnamed statements with a prelude) every statement's
+  // results end with a null and the unit with PGRES_PIPELINE_SYNC. A connection
+  // that breaks halfway may never deliver the latter: more nulls than the unit
+  // has statements means it is gone.
+  const bool pipeline = PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
+  bool synced = false;
+  for (int nulls = 0; !synced;) {
     while (PQisBusy(conn_)) {
       if (auto w = co_await wait_ready(wait_for::read); w != wait_status::ready) co_return interrupted(w, "receive");
       if (PQconsumeInput(conn_) == 0) co_return connection_error("receive");
     }
     PGresult* raw = PQgetResult(conn_);
-    if (!raw) break;
+    if (!raw) {
+      if (!pipeline) break;
+      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) break;
+      continue;
+    }
     query_result res(raw);
     switch (PQresultStatus(raw)) {
       case PGRES_TUPLES_OK:
       case PGRES_COMMAND_OK:
       case PGRES_EMPTY_QUERY:
         kept = std::move(res);
+        break;
+      case PGRES_PIPELINE_SYNC:
+        synced = true;
+        break;
+      case PGRES_PIPELINE_ABORTED:  // skipped after an earlier error of the unit, which is reported
         break;
       default: {
         if (!error) {
@@ -296,6 +318,12 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
     }
   }
   in_flight_ = false;
+  if (pipeline && (!synced || PQexitPipelineMode(conn_) != 1)) {
+    db_error e = error ? std::move(*error) : db_error{errc::connection_failed, "pipeline did not end", {}};
+    close();
+    e.code = errc::connection_failed;
+    co_return e;
+  }
   if (PQstatus(conn_) != CONNECTION_OK || (error && error->code == errc::connection_failed)) {
     db_error e = error ? std::move(*error) : db_error{errc::connection_failed, "connection lost", {}};
     close();
@@ -326,21 +354,6 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
     ~disarm_on_exit() { c->deadline_.disarm(); }
   } guard{this};
 
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) {
-    // Names are never reused: a prepare that was interrupted may still have
-    // created its statement on the server.
-    std::string name = "hs" + std::to_string(++next_statement_);
-    std::string text(sql);
-    if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr))
-      co_return connection_error("prepare");
-    in_flight_ = true;
-    if (auto r = co_await flush_output(); !r) co_return r.error();
-    auto prepared = co_await read_results();
-    if (!prepared) co_return prepared.error();
-    it = statements_.emplace(std::move(text), std::move(name)).first;
-  }
-
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size());
   std::vector<int> formats(params.size(), 0);
@@ -355,9 +368,41 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
       lengths[i] = static_cast<int>(storage.back().size());
     }
   }
-  if (!PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                           lengths.data(), formats.data(), static_cast<int>(format)))
-    co_return connection_error("send");
+  const int count = static_cast<int>(params.size());
+
+  if (unnamed_) {
+    // Everything is queued before the first wait, so an interruption always
+    // finds the whole unit (up to its Sync) in libpq's hands: recover() can
+    // read it to the end.
+    const std::string text(sql);
+    const bool pipeline = !prelude_.empty();
+    if (pipeline) {
+      if (PQenterPipelineMode(conn_) != 1) co_return connection_error("pipeline");
+      if (!PQsendQueryParams(conn_, prelude_.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0))
+        co_return connection_error("send");
+    }
+    if (!PQsendQueryParams(conn_, text.c_str(), count, nullptr, values.data(), lengths.data(), formats.data(),
+                           static_cast<int>(format)))
+      co_return connection_error("send");
+    if (pipeline && PQpipelineSync(conn_) != 1) co_return connection_error("send");
+  } else {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      // Names are never reused: a prepare that was interrupted may still have
+      // created its statement on the server.
+      std::string name = "hs" + std::to_string(++next_statement_);
+      std::string text(sql);
+      if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), count, nullptr)) co_return connection_error("prepare");
+      in_flight_ = true;
+      if (auto r = co_await flush_output(); !r) co_return r.error();
+      auto prepared = co_await read_results();
+      if (!prepared) co_return prepared.error();
+      it = statements_.emplace(std::move(text), std::move(name)).first;
+    }
+    if (!PQsendQueryPrepared(conn_, it->second.c_str(), count, values.data(), lengths.data(), formats.data(),
+                             static_cast<int>(format)))
+      co_return connection_error("send");
+  }
   in_flight_ = true;
   if (auto r = co_await flush_output(); !r) co_return r.error();
   auto result = co_await read_results();
@@ -424,15 +469,24 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
   // Read the statement's results up to ReadyForQuery (PQgetResult's null). They
   // end in 57014 when the cancel stopped the statement, or normally when it
   // finished first.
-  for (;;) {
+  // In pipeline mode, up to the unit's PGRES_PIPELINE_SYNC (see read_results).
+  const bool pipeline = PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
+  for (int nulls = 0;;) {
     while (PQisBusy(conn_)) {
       if (co_await wait_ready(wait_for::read) != wait_status::ready) co_return give_up();
       if (PQconsumeInput(conn_) == 0) co_return give_up();
     }
     PGresult* raw = PQgetResult(conn_);
-    if (!raw) break;
+    if (!raw) {
+      if (!pipeline) break;
+      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) co_return give_up();
+      continue;
+    }
+    const bool synced = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
     PQclear(raw);
+    if (synced) break;
   }
+  if (pipeline && PQexitPipelineMode(conn_) != 1) co_return give_up();
   in_flight_ = false;
 
   // Whatever ended the statement, the next one must not meet our cancel: wait

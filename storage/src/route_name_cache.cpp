@@ -44,6 +44,8 @@ struct fetched_name {
 
 }  // namespace
 
+std::string_view route_names_sql() noexcept { return names_sql; }
+
 route_name_cache::route_name_cache(route_name_cache_config config) : config_(config), cache_(config.capacity) {}
 
 asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,

@@ -43,6 +43,7 @@ double ms(fault_clock::duration d) { return std::chrono::duration<double, std::m
 namespace {
 
 std::string cluster_script() { return std::string(HOOKSTREAM_FAULTS_DIR) + "/pg_cluster.sh"; }
+std::string pgbouncer_script() { return std::string(HOOKSTREAM_FAULTS_DIR) + "/../pgbouncer.sh"; }
 
 // Runs `bash -c command` and returns its standard output. The child gets only
 // stdin/stdout/stderr: without closefrom, a PostgreSQL started from here would
@@ -107,6 +108,44 @@ std::string pg_cluster::url(const std::string& user, const std::string& host) co
 void pg_cluster::restart(const std::string& mode) { run(cluster_script() + " restart " + data_ + " " + mode); }
 
 void pg_cluster::kill9() { run(cluster_script() + " kill9 " + data_); }
+
+std::unique_ptr<pg_cluster> pg_cluster::standby_of(const pg_cluster& primary) {
+  std::istringstream out(run(cluster_script() + " standby " + std::to_string(primary.port_) + " " +
+                             std::to_string(primary.max_connections_)));
+  std::string data;
+  int port = 0;
+  out >> data >> port;
+  if (data.empty() || port == 0) throw std::runtime_error("pg_cluster.sh standby printed nothing usable");
+  return std::unique_ptr<pg_cluster>(new pg_cluster(data, port, primary.max_connections_));
+}
+
+void pg_cluster::stop(const std::string& mode) { run(cluster_script() + " stop " + data_ + " " + mode); }
+
+void pg_cluster::start() {
+  run(cluster_script() + " start " + data_ + " " + std::to_string(port_) + " " + std::to_string(max_connections_));
+}
+
+// --- pgbouncer_process ------------------------------------------------------------
+
+pgbouncer_process::pgbouncer_process(const std::string& database_url, int pool_size) {
+  char dir[] = "/tmp/hookstream-pgbouncer-state.XXXXXX";
+  if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+  state_ = dir;
+  run(pgbouncer_script() + " start " + state_ + " '" + database_url + "' " + std::to_string(pool_size));
+  std::ifstream in(state_ + "/database_url");
+  std::getline(in, url_);
+  if (url_.empty()) throw std::runtime_error("pgbouncer.sh start wrote no URL");
+}
+
+pgbouncer_process::~pgbouncer_process() {
+  try {
+    run(pgbouncer_script() + " stop " + state_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(state_, ec);
+}
 
 fault_clock::time_point pg_cluster::start_and_time_first_accept() {
   std::atomic<bool> started_ok{false}, done{false};
@@ -249,6 +288,7 @@ answer from_response(const http::response<http::string_body>& res) {
   answer a;
   a.status = res.result_int();
   if (auto it = res.find(http::field::retry_after); it != res.end()) a.retry_after = std::string(it->value());
+  if (auto it = res.find("RateLimit-Limit"); it != res.end()) a.rate_limit = std::string(it->value());
   a.body = res.body();
   return a;
 }
@@ -281,6 +321,16 @@ answer http_get(unsigned short port, const std::string& target, const std::strin
   }
   a.done = fault_clock::now();
   return a;
+}
+
+double metric(unsigned short port, const std::string& name) {
+  const answer a = http_get(port, "/metrics", "");
+  if (a.status != 200) throw std::runtime_error("GET /metrics failed: " + a.error);
+  std::istringstream lines(a.body);
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 && line[name.size()] == ' ')
+      return std::stod(line.substr(name.size() + 1));
+  throw std::runtime_error("no metric " + name + " on /metrics");
 }
 
 struct load_generator::impl {
@@ -399,6 +449,18 @@ std::int64_t admin_session::count(const std::string& sql) {
     throw std::runtime_error("SQL failed: " + msg + sql);
   }
   const std::int64_t v = std::stoll(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return v;
+}
+
+std::string admin_session::text(const std::string& sql) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+    std::string msg = PQresultErrorMessage(r);
+    PQclear(r);
+    throw std::runtime_error("SQL failed: " + msg + sql);
+  }
+  std::string v = PQgetvalue(r, 0, 0);
   PQclear(r);
   return v;
 }

@@ -32,6 +32,9 @@ double ms(fault_clock::duration d);
 class pg_cluster {
  public:
   explicit pg_cluster(int max_connections = 100);
+  /// A streaming standby of `primary` (pg_basebackup -R), started on a port of
+  /// its own; destroyed like any cluster.
+  static std::unique_ptr<pg_cluster> standby_of(const pg_cluster& primary);
   ~pg_cluster();
   pg_cluster(const pg_cluster&) = delete;
   pg_cluster& operator=(const pg_cluster&) = delete;
@@ -42,14 +45,36 @@ class pg_cluster {
   void restart(const std::string& mode);
   /// SIGKILL to the postmaster.
   void kill9();
+  /// pg_ctl stop -m fast|immediate, and start again on the same port.
+  void stop(const std::string& mode);
+  void start();
   /// Starts again after kill9() and returns the instant it first accepted a
   /// connection (polled every 5 ms, independent of pg_ctl's own polling).
   fault_clock::time_point start_and_time_first_accept();
 
  private:
+  pg_cluster(std::string data, int port, int max_connections)
+      : data_(std::move(data)), port_(port), max_connections_(max_connections) {}
   std::string data_;
   int port_ = 0;
   int max_connections_;
+};
+
+/// pgbouncer (tests/pgbouncer.sh) in transaction mode in front of the server
+/// of `database_url`, at most `pool_size` server connections per database and
+/// user; stopped when destroyed.
+class pgbouncer_process {
+ public:
+  explicit pgbouncer_process(const std::string& database_url, int pool_size = 2);
+  ~pgbouncer_process();
+  pgbouncer_process(const pgbouncer_process&) = delete;
+  pgbouncer_process& operator=(const pgbouncer_process&) = delete;
+  /// `database_url` with pgbouncer's port.
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string state_;
+  std::string url_;
 };
 
 /// hookstream-server in a child process, stderr to a log file.
@@ -90,6 +115,7 @@ struct answer {
   bool abandoned = false;  ///< the client gave up and closed the connection
   std::string error;       ///< transport error, when neither answered nor abandoned
   std::string retry_after;
+  std::string rate_limit;  ///< RateLimit-Limit (tells instances with different limits apart)
   std::string body;
   double latency_ms() const { return ms(done - sent); }
 };
@@ -119,6 +145,11 @@ class load_generator {
 /// A blocking GET (test-side); status 0 on transport failure.
 answer http_get(unsigned short port, const std::string& target, const std::string& api_key);
 
+/// The value of the metric line `name` (with its labels, e.g.
+/// `hookstream_db_reads_total{server="primary"}`) on the server's /metrics;
+/// throws when it is missing.
+double metric(unsigned short port, const std::string& name);
+
 /// Blocking admin access for arranging and sampling.
 class admin_session {
  public:
@@ -128,6 +159,8 @@ class admin_session {
   admin_session& operator=(const admin_session&) = delete;
   void exec(const std::string& sql);
   std::int64_t count(const std::string& sql);
+  /// First column of the first row as text ("" for NULL); throws without a row.
+  std::string text(const std::string& sql);
 
  private:
   ::pg_conn* conn_;

@@ -57,6 +57,46 @@ BOOST_AUTO_TEST_CASE(reuses_a_returned_connection) {
   });
 }
 
+// Every statement runs with the pool's settings in either statement mode: SET
+// on the session with named statements (what `automatic` picks on a direct
+// connection), transaction-local with unnamed ones, which leave nothing named
+// and nothing set on the session.
+BOOST_AUTO_TEST_CASE(statement_modes_apply_the_settings_and_unnamed_ones_leave_no_state) {
+  for (auto mode : {storage::statement_mode::automatic, storage::statement_mode::named,
+                    storage::statement_mode::unnamed}) {
+    BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
+      asio::io_context io;
+      auto cfg = config(1);
+      cfg.statements = mode;
+      cfg.statement_timeout = 4321ms;
+      storage::connection_pool pool(io.get_executor(), cfg);
+      test::run_on(io, [&]() -> asio::awaitable<void> {
+        auto c = co_await pool.acquire(soon());
+        BOOST_REQUIRE(c);
+        const bool unnamed = mode == storage::statement_mode::unnamed;
+        BOOST_TEST((*c)->unnamed_statements() == unnamed);
+        BOOST_TEST(pool.stats().unnamed_statements == unnamed);
+        auto r = co_await (*c)->execute(
+            "SELECT current_setting('statement_timeout'), current_setting('jit'), "
+            "current_setting('max_parallel_workers_per_gather'), "
+            "(SELECT count(*) FROM pg_prepared_statements)::int8",
+            {}, result_format::binary, soon());
+        BOOST_REQUIRE(r);
+        BOOST_TEST(r->bytes(0, 0) == "4321ms");
+        BOOST_TEST(r->bytes(0, 1) == "off");
+        BOOST_TEST(r->bytes(0, 2) == "0");
+        BOOST_TEST(r->integer(0, 3) == (unnamed ? 0 : 1));  // this statement itself, when named
+        auto session = co_await (*c)->execute_script(
+            "SELECT current_setting('statement_timeout'), current_setting('jit')",
+            soon());
+        BOOST_REQUIRE(session);
+        BOOST_TEST(session->bytes(0, 0) == (unnamed ? "0" : "4321ms"));
+        BOOST_TEST(session->bytes(0, 1) == (unnamed ? "on" : "off"));
+      });
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(never_opens_more_than_max_size) {
   asio::io_context io;
   storage::connection_pool pool(io.get_executor(), config(2));

@@ -16,6 +16,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -44,8 +45,13 @@ double metric(const test::test_server& server, const std::string& name) {
 
 std::int64_t api_key_index_scans(test::sql_session& db) {
   // Statistics reach the shared view at the end of a transaction, at most a
-  // second later (PostgreSQL 15 flushes pending statistics at least that often).
-  std::this_thread::sleep_for(1200ms);
+  // second later (PostgreSQL 15 flushes pending statistics at least that often)
+  // while the backend works or when it exits. Behind a pooler (the api_pgbouncer
+  // tier) the server's backends outlive every test server, and an idle backend
+  // holds what it has not flushed for up to 10 s (PGSTAT_IDLE_INTERVAL): earlier
+  // tests' look-ups would otherwise land inside the measured window.
+  const char* pooler = std::getenv("HOOKSTREAM_TEST_POOLER_STATE_DIR");
+  std::this_thread::sleep_for(pooler && *pooler ? 10500ms : 1200ms);
   return std::stoll(*db.scalar("SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes "
                                "WHERE relname = 'api_keys' AND indexrelname LIKE '%key_hash%'"));
 }

@@ -344,3 +344,41 @@ BOOST_AUTO_TEST_CASE(single_attempt_by_id) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(time_zones)
+
+// No statement relies on the session's TimeZone (a pooler in transaction mode
+// may hand out sessions set to anything): a server whose sessions run in
+// Asia/Kathmandu (+05:45) answers byte for byte what one in the cluster's
+// default zone answers, pages, cursors and a single attempt alike.
+BOOST_FIXTURE_TEST_CASE(the_session_time_zone_changes_no_answer, listing_fixture) {
+  std::vector<test::attempt_spec> rows(30);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    // Around midnight UTC (a different calendar day in Kathmandu) and a DST change elsewhere.
+    rows[i].created_at = "2026-03-2" + std::to_string(8 + i % 2) + " 2" + std::to_string(i % 4) + ":4" +
+                         std::to_string(i % 10) + ":0" + std::to_string(i % 10) + "." + std::to_string(100 + i) + "+00";
+    rows[i].status = i % 3 ? "success" : "failed";
+  }
+  const auto ids = test::insert_attempts(db, tenant, rows);
+  std::string url = test::database_url();
+  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("options=-c%20TimeZone%3DAsia%2FKathmandu");
+  test::test_server elsewhere(1, [&](server::server_config& c) { c.pool.conninfo = url; });
+  BOOST_REQUIRE(*test::sql_session(url).scalar("SHOW TimeZone") == "Asia/Kathmandu");
+
+  auto both = [&](const std::string& target) {
+    const auto here = get(target);
+    const auto there = elsewhere.get(target, {test::api_key_header(tenant.api_key)});
+    BOOST_TEST_INFO(target);
+    BOOST_TEST(here.status == 200u);
+    BOOST_TEST(there.status == 200u);
+    BOOST_TEST(here.body == there.body);
+    return here;
+  };
+  const auto first = both("/v1/delivery-attempts?limit=7");
+  const auto cursor = std::string(first.json().at("pagination").at("next_cursor").as_string());
+  both("/v1/delivery-attempts?limit=7&cursor=" + cursor);
+  both("/v1/delivery-attempts?limit=7&status=failed&offset=3");
+  both("/v1/delivery-attempts/" + ids[5]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -124,6 +124,94 @@ BOOST_AUTO_TEST_CASE(statement_timeout_is_a_query_timeout_and_the_connection_sur
   });
 }
 
+// Unnamed statements with a prelude (the mode for a pooler in transaction
+// mode): the prelude's transaction-local settings hold for the statement, in
+// one round trip, and nothing is left on the session afterwards.
+BOOST_AUTO_TEST_CASE(unnamed_statements_carry_transaction_local_settings_and_leave_none) {
+  asio::io_context io;
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
+    conn.use_unnamed_statements(
+        "SELECT set_config('statement_timeout', '4321', true), set_config('jit', 'off', true)");
+    const std::array<query_param, 1> params{std::string_view("x")};
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await conn.execute(
+          "SELECT current_setting('statement_timeout'), current_setting('jit'), $1::text, "
+          "(SELECT count(*) FROM pg_prepared_statements)::int8",
+          params, result_format::binary, soon());
+      BOOST_REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+      BOOST_TEST(r->bytes(0, 0) == "4321ms");
+      BOOST_TEST(r->bytes(0, 1) == "off");
+      BOOST_TEST(r->bytes(0, 2) == "x");
+      BOOST_TEST(r->integer(0, 3) == 0);  // nothing named on the server
+      BOOST_TEST(conn.usable());
+    }
+    BOOST_TEST(conn.prepared_statements() == 0u);
+    // The simple protocol runs without the prelude: the session's own settings.
+    auto session = co_await conn.execute_script("SELECT current_setting('statement_timeout'), current_setting('jit')",
+                                                soon());
+    BOOST_REQUIRE(session);
+    BOOST_TEST(session->bytes(0, 0) == "0");
+    BOOST_TEST(session->bytes(0, 1) == "on");
+  });
+}
+
+// The prelude's statement_timeout stops a slow statement (57014), and the
+// connection stays usable; an error in the statement or in the prelude is the
+// call's error.
+BOOST_AUTO_TEST_CASE(unnamed_statements_honour_the_prelude_timeout_and_report_errors) {
+  asio::io_context io;
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
+    conn.use_unnamed_statements("SELECT set_config('statement_timeout', '100', true)");
+    const auto started = hs_clock::now();
+    auto slow = co_await conn.execute("SELECT pg_sleep(5)", {}, result_format::binary, soon());
+    BOOST_REQUIRE(!slow);
+    BOOST_TEST(slow.error().code == make_error_code(errc::query_timeout));
+    BOOST_TEST((hs_clock::now() - started < 2s));
+    BOOST_TEST(conn.usable());
+    auto bad = co_await conn.execute("SELECT no_such_column", {}, result_format::binary, soon());
+    BOOST_REQUIRE(!bad);
+    BOOST_TEST(bad.error().sqlstate == "42703");
+    BOOST_TEST(conn.usable());
+    conn.use_unnamed_statements("SELECT set_config('no_such_setting_without_a_dot', '1', true)");
+    auto refused = co_await conn.execute("SELECT 1", {}, result_format::binary, soon());
+    BOOST_REQUIRE(!refused);
+    BOOST_TEST(refused.error().code == make_error_code(errc::query_failed));
+    BOOST_TEST(conn.usable());
+    conn.use_unnamed_statements("");
+    auto plain = co_await conn.execute("SELECT 7::int8", {}, result_format::binary, soon());
+    BOOST_REQUIRE(plain);
+    BOOST_TEST(plain->integer(0, 0) == 7);
+  });
+}
+
+// A client-side deadline in the middle of a pipelined unit: the statement is
+// cancelled on the server, recovery reads the unit to its end and leaves
+// pipeline mode, and the connection is reused.
+BOOST_AUTO_TEST_CASE(an_interrupted_pipelined_statement_is_recovered) {
+  asio::io_context io;
+  test::sql_session admin;
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
+    conn.use_unnamed_statements("SELECT set_config('statement_timeout', '0', true)");
+    const int pid = conn.backend_pid();
+    auto slow = co_await conn.execute("SELECT pg_sleep(30)", {}, result_format::binary, soon(200ms));
+    BOOST_REQUIRE(!slow);
+    BOOST_TEST(slow.error().code == make_error_code(errc::query_timeout));
+    BOOST_TEST(conn.needs_recovery());
+    BOOST_TEST(statement_ends_within(admin, pid, "pg_sleep", 3s));
+    BOOST_TEST(co_await conn.recover(soon(3s)));
+    BOOST_TEST(conn.usable());
+    auto ok = co_await conn.execute("SELECT 1::int8", {}, result_format::binary, soon());
+    BOOST_REQUIRE(ok);
+    BOOST_TEST(ok->integer(0, 0) == 1);
+  });
+}
+
 // A client-side deadline answers at once, stops the statement on the server, and
 // the connection comes back for reuse once the cancel has landed.
 BOOST_AUTO_TEST_CASE(client_deadline_cancels_the_statement_and_the_connection_recovers) {

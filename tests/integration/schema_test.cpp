@@ -5,13 +5,173 @@
 
 #include <hookstream/storage/attempt_repository.hpp>
 #include <hookstream/storage/migrations.hpp>
+#include <hookstream/storage/route_name_cache.hpp>
 
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
 using namespace hookstream;
 using namespace std::chrono_literals;
 
+namespace {
+// The Citus layout (storage/citus/distribute.sql): distributed tables (by
+// org_id) and reference tables, as that file names them.
+struct citus_layout {
+  std::set<std::string> distributed, reference;
+};
+citus_layout read_citus_layout() {
+  std::ifstream in(std::string(HOOKSTREAM_SOURCE_DIR) + "/storage/citus/distribute.sql");
+  BOOST_REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string sql = text.str();
+  citus_layout layout;
+  const std::regex distributed(R"re(create_distributed_table\('"?([a-z_]+)"?', 'org_id')re");
+  const std::regex reference(R"re(create_reference_table\('"?([a-z_]+)"?'\))re");
+  for (std::sregex_iterator it(sql.begin(), sql.end(), distributed), end; it != end; ++it) {
+    BOOST_TEST_INFO("named twice: " << (*it)[1]);
+    BOOST_TEST(layout.distributed.insert((*it)[1]).second);
+  }
+  for (std::sregex_iterator it(sql.begin(), sql.end(), reference), end; it != end; ++it) {
+    BOOST_TEST_INFO("named twice: " << (*it)[1]);
+    BOOST_TEST(layout.reference.insert((*it)[1]).second);
+  }
+  return layout;
+}
+
+// Every scan of a distributed table in `plan` (EXPLAIN FORMAT JSON) has a
+// condition `org_id = $<org_param>`; returns the scans that do not, and counts
+// those that do in `checked`.
+void scans_without_org(const boost::json::value& node, const std::set<std::string>& distributed,
+                       const std::string& org_param, std::vector<std::string>& missing, int& checked) {
+  if (node.is_array()) {
+    for (const auto& v : node.as_array()) scans_without_org(v, distributed, org_param, missing, checked);
+    return;
+  }
+  if (!node.is_object()) return;
+  const auto& o = node.as_object();
+  if (auto* plan = o.if_contains("Plan")) scans_without_org(*plan, distributed, org_param, missing, checked);
+  if (auto* rel = o.if_contains("Relation Name")) {
+    std::string table(rel->as_string());
+    // A partition of delivery_attempts is delivery_attempts for this purpose.
+    if (table.starts_with("delivery_attempts_")) table = "delivery_attempts";
+    if (distributed.count(table)) {
+      bool found = false;
+      for (const char* key : {"Index Cond", "Recheck Cond", "Filter"})
+        if (auto* cond = o.if_contains(key); cond && std::string(cond->as_string()).find("org_id = " + org_param) !=
+                                                         std::string::npos)
+          found = true;
+      if (found) ++checked;
+      else missing.push_back(std::string(rel->as_string()) + " " + boost::json::serialize(node).substr(0, 300));
+    }
+  }
+  if (auto* plans = o.if_contains("Plans")) scans_without_org(*plans, distributed, org_param, missing, checked);
+}
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(schema)
+
+// Issue 14: a layout Citus could shard by tenant. Every table is classified in
+// storage/citus/distribute.sql, and every primary and unique key of a
+// distributed table (partitions included) contains org_id, which Citus needs
+// to enforce it per shard.
+BOOST_AUTO_TEST_CASE(every_table_is_distributed_by_org_or_a_reference_table) {
+  const auto layout = read_citus_layout();
+  BOOST_TEST(layout.distributed.count("delivery_attempts") == 1u);
+  test::sql_session db;
+  const auto tables = db.column(
+      "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
+      "AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1");
+  BOOST_REQUIRE(!tables.empty());
+  for (const auto& t : tables) {
+    BOOST_TEST_INFO("table " << t);
+    BOOST_TEST(layout.distributed.count(t) + layout.reference.count(t) == 1u);
+  }
+  for (const auto& t : layout.distributed) {
+    BOOST_TEST_INFO("distributed table " << t);
+    BOOST_TEST((std::find(tables.begin(), tables.end(), t) != tables.end()));
+    // The table and all its partitions: every unique index has org_id as a key column.
+    const auto keys = db.column(
+        "SELECT i.indexrelid::regclass::text || ' ' || (SELECT string_agg(a.attname, ',' ORDER BY k.n) "
+        "FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY k(attnum, n) "
+        "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+        "FROM pg_index i WHERE i.indisunique AND (i.indrelid = " + test::quote(t) + "::regclass "
+        "OR i.indrelid IN (SELECT relid FROM pg_partition_tree(" + test::quote(t) + "::regclass)))");
+    BOOST_TEST(!keys.empty());
+    for (const auto& k : keys) {
+      BOOST_TEST_INFO("unique index " << k);
+      const auto columns = k.substr(k.find(' ') + 1);
+      BOOST_TEST(("," + columns + ",").find(",org_id,") != std::string::npos);
+    }
+  }
+}
+
+// Issue 14: every statement hookstream sends on a request reaches each
+// distributed table through `org_id = $n` (the request's own org), in every
+// plan node that scans one: what lets Citus route it whole to one shard.
+// (Credential look-ups read reference tables only.)
+BOOST_AUTO_TEST_CASE(every_request_statement_filters_distributed_tables_by_org) {
+  const auto layout = read_citus_layout();
+  test::sql_session db;
+  auto t = test::make_tenant(db);
+  struct statement {
+    std::string name, sql, org_param;
+    std::vector<std::string> args;
+  };
+  std::vector<statement> statements;
+  for (unsigned shape = 0; shape < 32; ++shape) {
+    storage::page_request req;
+    if (shape & 1u) req.filter.event_id = "evt_x";
+    if (shape & 2u) req.filter.connection_id = "conn_x";
+    if (shape & 4u) req.filter.destination_id = "dst_x";
+    if (shape & 8u) req.filter.status = "failed";
+    if (shape & 16u) req.filter.in_dlq = true;
+    req.anchor = {1795855192929123LL, "da_" + std::string(32, '8')};
+    for (auto mode : {storage::page_mode::offset, storage::page_mode::after, storage::page_mode::before,
+                      storage::page_mode::deep_offset}) {
+      req.mode = mode;
+      req.offset = mode == storage::page_mode::deep_offset ? 1000 : 0;
+      statements.push_back({"list shape " + std::to_string(shape) + " mode " + std::to_string(static_cast<int>(mode)),
+                            storage::list_attempts_sql(req.filter, mode), "$1",
+                            storage::list_attempts_params(t.id(), req)});
+    }
+    req.mode = storage::page_mode::offset;
+    auto count_args = storage::list_attempts_params(t.id(), req);
+    count_args.resize(count_args.size() - 3);  // without limit, offset and the field cap
+    statements.push_back({"count shape " + std::to_string(shape), storage::count_attempts_sql(req.filter), "$1",
+                          count_args});
+  }
+  statements.push_back({"single attempt", storage::find_attempt_sql(), "$2",
+                        {"da_" + std::string(32, '1'), t.org_id, t.env_id, "1024"}});
+  statements.push_back({"route names", std::string(storage::route_names_sql()), "$1",
+                        {t.org_id, t.env_id, "{\"conn_x\"}", "{\"dst_x\"}"}});
+
+  int checked = 0;
+  for (const auto& st : statements) {
+    // Generic plans: what a prepared statement runs with whatever parameters.
+    std::string args;
+    for (auto& a : st.args) args += (args.empty() ? "" : ", ") + test::quote(a);
+    const std::string name = "route_" + test::random_hex(8);
+    db.exec("SET plan_cache_mode = force_generic_plan; PREPARE " + name + " AS " + st.sql);
+    const auto plan = db.scalar("EXPLAIN (FORMAT JSON) EXECUTE " + name + "(" + args + ")");
+    db.exec("DEALLOCATE " + name + "; RESET plan_cache_mode");
+    BOOST_REQUIRE(plan);
+    std::vector<std::string> missing;
+    int here = 0;
+    scans_without_org(boost::json::parse(*plan), layout.distributed, st.org_param, missing, here);
+    BOOST_TEST_INFO(st.name);
+    BOOST_TEST(here > 0);
+    BOOST_TEST_INFO((missing.empty() ? std::string() : missing.front()));
+    BOOST_TEST(missing.empty());
+    checked += here;
+  }
+  BOOST_TEST_MESSAGE(statements.size() << " statements, " << checked << " scans of distributed tables, all by org_id");
+}
 
 BOOST_AUTO_TEST_CASE(migrating_twice_is_a_no_op) {
   test::database_url();  // first migration happened here

@@ -13,6 +13,9 @@
 #include <boost/json/parse.hpp>
 
 #include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -26,6 +29,17 @@ boost::json::value http_result::json() const { return boost::json::parse(body); 
 test_server::test_server(unsigned threads, const std::function<void(server::server_config&)>& tweak) {
   server::server_config cfg;
   cfg.database_url = database_url();
+  // The API tier behind pgbouncer (ctest's api_pgbouncer): the server goes
+  // through the pooler, everything else in the test straight to PostgreSQL.
+  if (const char* dir = std::getenv("HOOKSTREAM_TEST_POOLER_STATE_DIR"); dir && *dir) {
+    std::ifstream in(std::string(dir) + "/database_url");
+    std::getline(in, cfg.database_url);
+    if (cfg.database_url.empty()) throw std::runtime_error("no pgbouncer URL in " + std::string(dir));
+    // The live tail's listener LISTENs and prepares its statements once: it
+    // needs a session of its own, straight to PostgreSQL, as in production
+    // (--maintenance-database-url).
+    cfg.maintenance_database_url = database_url();
+  }
   cfg.port = 0;
   cfg.threads = threads;
   cfg.pool.conninfo = cfg.database_url;

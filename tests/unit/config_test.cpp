@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Every environment variable the parser reads.
-constexpr std::array<const char*, 17> config_env_vars{
+constexpr std::array<const char*, 22> config_env_vars{
     "HOOKSTREAM_LISTEN",
     "DATABASE_URL",
     "HOOKSTREAM_THREADS",
@@ -36,6 +36,11 @@ constexpr std::array<const char*, 17> config_env_vars{
     "HOOKSTREAM_NO_MIGRATE",
     "HOOKSTREAM_MIGRATE_ONLY",
     "HOOKSTREAM_CURSOR_SECRET",
+    "HOOKSTREAM_MAINTENANCE_DATABASE_URL",
+    "HOOKSTREAM_REPLICA_URLS",
+    "HOOKSTREAM_MAX_REPLICA_LAG_MS",
+    "HOOKSTREAM_REPLICA_CHECK_INTERVAL_MS",
+    "HOOKSTREAM_PREPARED_STATEMENTS",
 };
 
 // Unsets every configuration variable for the duration of a test case (so the
@@ -433,6 +438,47 @@ BOOST_AUTO_TEST_CASE(help_and_command_line_win_over_a_bad_environment) {
 }
 
 // A secret that fails validation is never echoed back, from either source.
+// Issue 14: replicas repeat on the command line and are space-separated in the
+// environment; the lag bound must leave room for two check intervals; the
+// statement mode and the maintenance URL reach their fields.
+BOOST_AUTO_TEST_CASE(replicas_statement_mode_and_maintenance_url) {
+  const auto c = parsed({"--database-url", "postgresql://p/db", "--replica-url", "postgresql://r1/db", "--replica-url",
+                         "postgresql://r2/db", "--max-replica-lag-ms", "300", "--replica-check-interval-ms", "50",
+                         "--prepared-statements", "off", "--maintenance-database-url", "postgresql://direct/db"});
+  BOOST_TEST(c.replica_urls == (std::vector<std::string>{"postgresql://r1/db", "postgresql://r2/db"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(c.max_replica_lag.count() == 300);
+  BOOST_TEST(c.replica_check_interval.count() == 50);
+  BOOST_TEST((c.pool.statements == hookstream::storage::statement_mode::unnamed));
+  BOOST_TEST(hs::maintenance_url(c) == "postgresql://direct/db");
+  BOOST_TEST(c.pool.conninfo == "postgresql://p/db");
+
+  const auto d = parsed({"--database-url", "postgresql://p/db"});
+  BOOST_TEST(d.replica_urls.empty());
+  BOOST_TEST((d.pool.statements == hookstream::storage::statement_mode::automatic));
+  BOOST_TEST(hs::maintenance_url(d) == "postgresql://p/db");
+
+  set("HOOKSTREAM_REPLICA_URLS", "  postgresql://a/db postgresql://b/db\tpostgresql://c/db ");
+  set("HOOKSTREAM_PREPARED_STATEMENTS", "on");
+  const auto e = parsed({"--database-url", "postgresql://p/db"});
+  BOOST_TEST(e.replica_urls.size() == 3u);
+  BOOST_TEST((e.pool.statements == hookstream::storage::statement_mode::named));
+
+  BOOST_TEST(error_of({"--database-url", "x", "--replica-url", "r", "--max-replica-lag-ms", "150",
+                       "--replica-check-interval-ms", "100"})
+                 .find("twice") != std::string::npos);
+  BOOST_TEST(error_of({"--database-url", "x", "--prepared-statements", "maybe"}).find("prepared-statements") !=
+             std::string::npos);
+  std::vector<std::string> many{"--database-url", "x"};
+  for (int i = 0; i < 17; ++i) {
+    std::string url(1, 'r');
+    url += std::to_string(i);
+    many.push_back("--replica-url");
+    many.push_back(url);
+  }
+  BOOST_TEST(error_of(many).find("at most 16") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_cursor_secret_is_not_echoed) {
   clean_environment env;
   const std::string secret = "tooshort-Xq7";

@@ -17,11 +17,19 @@
 //
 // Caching: outcomes are cached per thread (see credential_cache.hpp), so a hot
 // credential needs no connection at all; only a miss acquires one from the pool.
+//
+// Replicas: look-ups go where the read_router sends them, a streaming replica
+// when one is usable. A replica's answer that grants nothing (no such key, a
+// revoked key, an unknown session, no membership) is asked again of the
+// primary before it is believed, so a key or session created a moment ago
+// works at once. A revocation (api_keys.revoked_at), a deleted session or a
+// removed membership therefore takes effect once the replica has replayed it
+// (at most the router's lag bound, --max-replica-lag-ms) plus the cache TTL.
 // Thread-safety: one authenticator per io_context thread, like the pool.
 #pragma once
 
 #include <hookstream/auth/credential_cache.hpp>
-#include <hookstream/storage/connection_pool.hpp>
+#include <hookstream/storage/read_router.hpp>
 #include <hookstream/storage/error.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -67,8 +75,8 @@ bool has_credentials(const request_credentials& creds, bool cookies_enabled) noe
 
 class authenticator {
  public:
-  /// `pool` must outlive the authenticator.
-  authenticator(storage::connection_pool& pool, authenticator_config config);
+  /// `reads` (and its pools) must outlive the authenticator.
+  authenticator(storage::read_router& reads, authenticator_config config);
 
   /// Resolves the request's credential to its tenant. `acquire_deadline` bounds
   /// the wait for a connection (on a cache miss), `deadline` the whole look-up.
@@ -108,7 +116,7 @@ class authenticator {
                                                      storage::clock::time_point acquire_deadline,
                                                      storage::clock::time_point deadline);
 
-  storage::connection_pool& pool_;
+  storage::read_router& reads_;
   authenticator_config config_;
   credential_cache cache_;
   std::uint64_t lookups_ = 0;

@@ -48,6 +48,7 @@
 #include <hookstream/server/rate_limiter.hpp>
 #include <hookstream/server/readiness_probe.hpp>
 #include <hookstream/storage/connection_pool.hpp>
+#include <hookstream/storage/read_router.hpp>
 #include <hookstream/storage/route_name_cache.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -105,9 +106,15 @@ struct handler_config {
 
 class api_handler {
  public:
-  /// `pool` must outlive the handler. `metrics` (optional) is this worker's
-  /// counters; `registry` (optional) renders /metrics for all workers.
+  /// Every database read on `pool`, which must outlive the handler. `metrics`
+  /// (optional) is this worker's counters; `registry` (optional) renders
+  /// /metrics for all workers.
   api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics = nullptr,
+              const metrics_registry* registry = nullptr);
+  /// Reads (listings, single attempts, credential look-ups) where `reads` sends
+  /// them: read replicas when usable (see read_router.hpp); /readyz asks its
+  /// primary. `reads` and its pools must outlive the handler.
+  api_handler(storage::read_router& reads, handler_config config, server_metrics* metrics = nullptr,
               const metrics_registry* registry = nullptr);
   ~api_handler();
   api_handler(const api_handler&) = delete;

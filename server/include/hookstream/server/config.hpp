@@ -18,10 +18,22 @@ struct server_config {
   std::string listen_address = "127.0.0.1";
   unsigned short port = 8080;
   std::string database_url;
+  /// Migrations, the maintenance thread, the one-shot commands and the replica
+  /// lag monitor's primary sampling connect here
+  /// (empty: database_url). They hold session advisory locks and session
+  /// settings, so behind a pooler in transaction mode this must name
+  /// PostgreSQL itself.
+  std::string maintenance_database_url;
+  /// Streaming replicas that serve reads while within `max_replica_lag` of the
+  /// primary (see storage/read_router.hpp); at most server_metrics::max_replicas.
+  std::vector<std::string> replica_urls;
+  std::chrono::milliseconds max_replica_lag{1000};
+  /// How often the lag monitor samples the primary and checks each replica.
+  std::chrono::milliseconds replica_check_interval{100};
   unsigned threads = 0;          ///< 0 = one per core
   bool migrate = true;           ///< apply migrations at start-up
   bool migrate_only = false;     ///< apply migrations and exit
-  std::size_t pool_size = 4;     ///< per thread
+  std::size_t pool_size = 4;     ///< per thread (and per replica)
   /// Cookie sessions: "auto" (on when BETTER_AUTH_SECRET(S) is set), "on", "off".
   std::string cookie_auth = "auto";
   /// Maintenance (partitions ahead, retention, counter compaction) on a thread
@@ -45,6 +57,11 @@ struct server_config {
   /// taken from the options above when the server makes its hub).
   live_tail_config live_tail;
 };
+
+/// The URL migrations and maintenance use: maintenance_database_url, else database_url.
+inline const std::string& maintenance_url(const server_config& c) {
+  return c.maintenance_database_url.empty() ? c.database_url : c.maintenance_database_url;
+}
 
 struct config_outcome {
   std::optional<server_config> config;  ///< set when the server should run

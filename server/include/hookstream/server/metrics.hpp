@@ -5,6 +5,8 @@
 #pragma once
 
 #include <hookstream/storage/connection_pool.hpp>
+#include <hookstream/storage/read_router.hpp>
+#include <hookstream/storage/replica_health.hpp>
 
 #include <array>
 #include <atomic>
@@ -18,6 +20,9 @@ namespace hookstream::server {
 
 class server_metrics {
  public:
+  /// Read replicas /metrics can report reads for (server_config allows no more).
+  static constexpr std::size_t max_replicas = 16;
+
   /// Upper bounds of the latency histogram, in seconds.
   static constexpr std::array<double, 12> latency_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                          0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
@@ -32,6 +37,8 @@ class server_metrics {
   void in_flight_delta(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   /// Copies the pool's figures so other threads can read them.
   void publish_pool(const storage::pool_stats& s) noexcept;
+  /// Copies the router's reads per server and its fallbacks.
+  void publish_reads(const storage::read_router& router) noexcept;
   /// Copies the number of credential look-ups this worker sent to the database.
   void publish_auth(std::uint64_t lookups) noexcept { auth_lookups_.store(lookups, std::memory_order_relaxed); }
   /// Copies how often /readyz asked the database (the probe is per process).
@@ -58,6 +65,10 @@ class server_metrics {
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
   std::atomic<std::uint64_t> pool_recovering_{0}, pool_database_down_{0}, pool_refused_down_{0}, pool_stale_{0};
   std::atomic<std::uint64_t> pool_recoveries_{0}, pool_recovered_{0}, pool_retries_{0};
+  std::atomic<std::uint64_t> pool_unnamed_{0};
+  std::array<std::atomic<std::uint64_t>, 1 + max_replicas> reads_{};  // [0] primary, [1 + i] replica i
+  std::atomic<std::uint64_t> read_fallbacks_{0};
+  std::atomic<std::size_t> replicas_{0};
   std::atomic<std::uint64_t> auth_lookups_{0};
   std::atomic<std::uint64_t> readiness_checks_{0};
 };
@@ -70,11 +81,14 @@ class metrics_registry {
   server_metrics& add_worker();
   /// Adds the live tail's figures (the hub must outlive the registry's use).
   void set_live_tail(const std::shared_ptr<live_tail_hub>& hub) noexcept { live_tail_ = hub.get(); }
+  /// Reports each replica's state from `health` (set before the workers start).
+  void set_replica_health(std::shared_ptr<const storage::replica_health> health) { replica_health_ = std::move(health); }
   std::string render_prometheus() const;
 
  private:
   std::vector<std::unique_ptr<server_metrics>> workers_;
   const live_tail_hub* live_tail_ = nullptr;
+  std::shared_ptr<const storage::replica_health> replica_health_;
 };
 
 }  // namespace hookstream::server

@@ -2,6 +2,10 @@
 // io_context with its own SO_REUSEPORT acceptor, connection pool and handler, so
 // the request path takes no lock and no request ever hops threads.
 //
+// With read replicas (server_config::replica_urls) every worker also has one
+// pool per replica and a read_router over them, and the process one
+// replica_monitor thread that measures their lag in the background.
+//
 // The live tail's hub (live_tail.hpp) runs on one more thread with an
 // io_context of its own: its listening connection and its reads never share a
 // loop with requests, and there is one per process, whatever the thread count.
@@ -11,6 +15,8 @@
 #pragma once
 
 #include <hookstream/server/config.hpp>
+#include <hookstream/storage/replica_health.hpp>
+#include <hookstream/storage/replica_monitor.hpp>
 
 #include <memory>
 
@@ -39,6 +45,8 @@ class server {
   struct live_tail_thread;
   server_config config_;
   metrics_registry metrics_;
+  std::shared_ptr<storage::replica_health> replicas_;
+  std::unique_ptr<storage::replica_monitor> monitor_;
   // Destroyed after the workers (declared first), which detach from its hub.
   std::unique_ptr<live_tail_thread> live_tail_;
   std::vector<std::unique_ptr<worker>> workers_;

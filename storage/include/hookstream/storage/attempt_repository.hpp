@@ -156,6 +156,9 @@ std::string bare_page_sql(const attempt_filter& filter, page_mode mode = page_mo
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
 std::string count_attempts_sql(const attempt_filter& filter);
+/// SQL of the single-attempt look-up (parameters: $1 id, $2 org, $3 env, $4 the
+/// field cap). Exposed for the tests that check every statement's plan.
+const std::string& find_attempt_sql();
 /// The parameters `list_attempts_sql` expects, as text, in order.
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& request);
 

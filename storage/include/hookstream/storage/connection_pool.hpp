@@ -34,6 +34,14 @@
 // Health: a connection returned broken or inside a transaction is dropped, not
 // reused; the pool opens a new one when a waiter needs it.
 //
+// Session settings: every statement runs with `statement_timeout`, `jit = off`
+// and `max_parallel_workers_per_gather = 0` (see connection_pool.cpp for why).
+// With named statements they are SET once per session; with unnamed ones
+// (behind a pooler in transaction mode, see `statement_mode`) they are set
+// transaction-locally before every statement, in the same round trip, so the
+// pooler's server sessions keep nothing of hookstream's. No setting of the
+// session's TimeZone matters: every timestamp is converted to UTC explicitly.
+//
 // Cancellation: `acquire` and `with_connection` honour Asio per-operation
 // cancellation of the awaiting coroutine (terminal cancellation through its
 // cancellation slot): they end at once with `errc::cancelled`.
@@ -57,6 +65,20 @@
 
 namespace hookstream::storage {
 
+/// How statements travel (see pg_connection.hpp, "Statement modes").
+enum class statement_mode {
+  /// `named`, unless the connection turns out to go through a pooler: the
+  /// backend pid libpq was given at connect differs from the pid of the server
+  /// process that runs a statement (pgbouncer hands out keys of its own).
+  automatic,
+  /// Prepared once per connection and reused; settings SET on the session.
+  /// Fastest on a direct connection, or through a pooler in session mode.
+  named,
+  /// Parsed on every execution, settings transaction-local: for a pooler in
+  /// transaction mode (pgbouncer's pool_mode = transaction).
+  unnamed,
+};
+
 struct pool_config {
   /// libpq connection string or URL (`postgresql://user@host:port/db`).
   std::string conninfo;
@@ -78,6 +100,7 @@ struct pool_config {
   /// again (the cancel landing and the rest of its results read); past it, it is
   /// closed.
   std::chrono::milliseconds cancel_timeout{2000};
+  statement_mode statements = statement_mode::automatic;
 };
 
 struct pool_stats {
@@ -87,6 +110,7 @@ struct pool_stats {
   std::size_t recovering = 0;        ///< connections whose interrupted statement is being cancelled
   std::size_t waiting = 0;
   bool database_down = false;        ///< the last connect failed and nothing is open
+  bool unnamed_statements = false;   ///< the last connection opened uses unnamed statements
   std::uint64_t acquired = 0;        ///< total successful acquires
   std::uint64_t exhausted = 0;       ///< acquires refused because the waiter queue was full
   std::uint64_t timed_out = 0;       ///< acquires that hit their deadline
@@ -159,6 +183,9 @@ class connection_pool {
   /// Opens up to `count` connections ahead of demand (e.g. at start-up).
   void warm_up(std::size_t count);
   pool_stats stats() const noexcept;
+  /// True while the database is known down (the last connect failed and nothing
+  /// is open): `acquire` would fail at once. Cheaper than `stats()`.
+  bool known_down() const noexcept;
   const pool_config& config() const noexcept;
   /// The executor the pool was made with (its io_context's single thread).
   boost::asio::any_io_executor get_executor() const noexcept;

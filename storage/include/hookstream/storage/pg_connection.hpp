@@ -36,6 +36,15 @@
 // Errors: every failure is a `db_error`. After `connection_failed` the connection
 // is closed and must be dropped; after a server-side error (`query_failed`, or
 // `query_timeout` from `statement_timeout`) it stays usable.
+//
+// Statement modes: by default `execute` prepares each statement once under a
+// name of its own and reuses it (one round trip per call). Behind a pooler in
+// transaction mode (pgbouncer) a named statement may live on another server
+// session than the next call reaches, and anything SET on a session leaks to
+// other clients: `use_unnamed_statements` switches to unnamed statements (each
+// call parses its SQL anew) with an optional prelude of transaction-local
+// settings, pipelined in the same round trip and the same implicit transaction
+// (one Sync), so nothing outlives the call on the server session.
 #pragma once
 
 #include <hookstream/storage/detail/operation_deadline.hpp>
@@ -94,6 +103,18 @@ class pg_connection {
   boost::asio::awaitable<db_result<query_result>> execute(std::string_view sql, std::span<const query_param> params,
                                                           result_format format, clock::time_point deadline);
 
+  /// From the next `execute` on, statements are sent unnamed (parsed on every
+  /// call, nothing prepared is kept on the server) and, when `prelude` is not
+  /// empty, `prelude` (one parameterless statement, e.g. `SELECT
+  /// set_config('statement_timeout', '5000', true)`) runs first, pipelined with
+  /// the statement up to one Sync: one round trip, one implicit transaction,
+  /// so transaction-local settings hold for the statement and end with it. An
+  /// error of the prelude fails the call. Forgets statements prepared so far on
+  /// this side (the server may still hold them until the session ends).
+  void use_unnamed_statements(std::string prelude);
+  /// True after `use_unnamed_statements`.
+  bool unnamed_statements() const noexcept { return unnamed_; }
+
   /// Runs SQL text with the simple protocol (several statements allowed, no
   /// parameters): migrations, SET, BEGIN/COMMIT. Returns the last result.
   boost::asio::awaitable<db_result<query_result>> execute_script(std::string_view sql, clock::time_point deadline);
@@ -123,7 +144,8 @@ class pg_connection {
 
   /// True when the connection is open and not known broken (maybe in a transaction).
   bool is_open() const noexcept;
-  /// True when open, idle (no transaction), with no interrupted statement.
+  /// True when open, idle (no transaction, not in pipeline mode), with no
+  /// interrupted statement.
   bool usable() const noexcept;
   /// True after an operation was interrupted with its statement in flight.
   bool needs_recovery() const noexcept { return needs_recovery_; }
@@ -185,6 +207,8 @@ class pg_connection {
   std::uint64_t results_received_ = 0;
   clock::time_point last_alive_{};
   std::uint64_t next_statement_ = 0;
+  bool unnamed_ = false;
+  std::string prelude_;
   // Transparent hashing: looking a statement up by string_view allocates nothing.
   struct text_hash {
     using is_transparent = void;

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace hookstream::storage {
 
@@ -33,6 +34,10 @@ struct route_name_cache_config {
   std::size_t capacity = 100000;
   std::chrono::milliseconds ttl{5000};
 };
+
+/// The names query (parameters: $1 org, $2 env, $3 connection ids and $4
+/// destination ids as text[] literals). Exposed for the plan tests.
+std::string_view route_names_sql() noexcept;
 
 class route_name_cache {
  public:
