@@ -49,7 +49,9 @@ CREATE TABLE attempt_events (
   is_dlq            smallint,
   dlq_at            timestamptz,
   trigger_type      text,
-  PRIMARY KEY (xid, seq)
+  -- (xid, seq) alone is unique; org_id is in the key so that a layout that
+  -- shards by tenant (storage/citus/distribute.sql) can keep it.
+  PRIMARY KEY (xid, seq, org_id)
 );
 -- A subscriber's catch-up reads its tenant's events after its cursor.
 CREATE INDEX attempt_events_by_tenant ON attempt_events (org_id, env_id, xid, seq);

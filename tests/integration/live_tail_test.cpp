@@ -483,7 +483,7 @@ BOOST_AUTO_TEST_CASE(an_expired_cursor_is_gone) {
     test::sql_session db(url);
     const auto t = test::make_tenant(db);
     auto server = live_tail_server(1, [&](server::server_config& c) {
-      c.database_url = c.pool.conninfo = url;
+      c.database_url = c.pool.conninfo = c.maintenance_database_url = url;
       c.live_tail.retention = 1s;
       c.live_tail.prune_interval = 100ms;
     });
