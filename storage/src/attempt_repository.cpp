@@ -47,8 +47,7 @@ param_slots slots_of(const attempt_filter& f) {
 }
 
 std::string arg(int n) {
-  // (Appending: GCC 12 warns falsely (-Wrestrict) on "$" + std::string here.)
-  std::string s = "$";
+  std::string s = "$";  // not "$" + to_string(n): GCC 12 warns falsely (-Wrestrict) on that form
   s += std::to_string(n);
   return s;
 }
