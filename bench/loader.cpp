@@ -17,7 +17,10 @@
 //     occasional manual replay of a dead-lettered event);
 //   * one API key per environment (hs_live_ + 64 hex, drawn from the seeded PRNG, so
 //     it is reproducible; only its SHA-256 is stored).
-// All timestamps lie in the 30 days before the fixed instant 2026-11-28T12:00:00Z.
+// All attempts lie in the 90 days before the fixed instant 2026-11-28T12:00:00Z,
+// evenly spread (about 22,000 a day in the hot environment at 2,000,000): the
+// listing's time ranges (a 7-day window, the counters' day buckets) and the
+// monthly partitions see several months of data.
 //
 // How it is fast: one transaction that TRUNCATEs delivery_attempts and events (they
 // are empty unless --force), drops their indexes (remembering the exact definitions
@@ -163,7 +166,7 @@ constexpr i64 us_per_s = 1'000'000;
 constexpr i64 us_per_day = 86'400 * us_per_s;
 /// The fixed "now" of the data set: 2026-11-28T12:00:00Z.
 constexpr i64 t_ref = days_from_civil(2026, 11, 28) * us_per_day + 12 * 3600 * us_per_s;
-constexpr i64 window = 30 * us_per_day;
+constexpr i64 window = 90 * us_per_day;
 
 struct Civil {
   i64 year;
@@ -484,7 +487,7 @@ struct OrgSpec {
 constexpr OrgSpec org_specs[] = {
     {"Acme Corp", "acme", "acme-corp.com", "Alice Nguyen", "alice@acme-corp.com", 259},
     {"Globex Inc", "globex", "globex.io", "Boris Petrov", "boris@globex.io", 179},
-    {"Initech", "initech", "initech.dev", "Chidi Okafor", "chidi@initech.dev", 97},
+    {"Initech", "initech", "initech.dev", "Chidi Okafor", "chidi@initech.dev", 127},
 };
 
 struct EnvSpec {

@@ -105,6 +105,11 @@ lines += ["", "Ceilings: `pgbench -M prepared` at the same concurrency, the bett
           "(user + system, from /proc) over the requests answered. DB µs/req: the same for the PostgreSQL cluster "
           "(the postmaster and its children); DB vs bare divides it by what the cluster spends per bare page "
           "under pgbench.", ""]
+# Several values and a time range next to their counterparts (bench/run's filter_ratios).
+ratios = os.path.join(a.out, "raw", "filter-ratios.txt")
+if os.path.exists(ratios):
+    lines += ["Several values and time ranges, same run: " +
+              "; ".join(l.strip() for l in open(ratios) if l.strip()) + ".", ""]
 open_loop = next((s for s in scenarios if s["scenario"].startswith("open_loop_")), None)
 if open_loop:
     l = open_loop["latency_ms"]

@@ -2,19 +2,25 @@
 // pgbench's dialect (:pN variables instead of $N), so the bench suite measures
 // the database's ceiling with the server's own statements, not retyped ones.
 //
-//   hookstream-bench-sql [--filter event|connection|destination|status|dlq]...
-//                        [--mode offset|deep_offset|after|before] [--no-total] [--count] [--bare]
+//   hookstream-bench-sql [--filter event|connection|destination|status[:N]|dlq]...
+//                        [--range] [--mode offset|deep_offset|after|before]
+//                        [--no-total] [--count] [--bare]
+//
+// `status:3` (likewise event, connection, destination) is a filter with 3
+// values: one text[] parameter ('{a,b,c}'). --range adds created_after and
+// created_before.
 //
 // Parameters, in order: p1 org, p2 env, then one per filter in the order
-// event, connection, destination, status, dlq; then p(n) limit+1 and either
-// p(n+1) offset, or p(n+1) anchor timestamptz and p(n+2) anchor id; then (not
-// with --bare) the field cap and the page's byte budget.
+// event, connection, destination, status, dlq; with --range the two bounds;
+// then p(n) limit+1 and either p(n+1) offset, or p(n+1) anchor timestamptz and
+// p(n+2) anchor id; then (not with --bare) the field cap.
 //
 // --bare prints the cheapest statement that could serve the page (its rows and
 // nothing else): the bench's strictest ceiling.
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <string>
 
@@ -28,12 +34,23 @@ int main(int argc, char** argv) {
     const std::string v = i + 1 < argc ? argv[i + 1] : "";
     if (a == "--filter") {
       ++i;
-      if (v == "event") filter.event_id.emplace();
-      else if (v == "connection") filter.connection_id.emplace();
-      else if (v == "destination") filter.destination_id.emplace();
-      else if (v == "status") filter.status.emplace();
-      else if (v == "dlq") filter.in_dlq.emplace();
+      // Only the number of values shapes the SQL: placeholders stand for them.
+      const auto colon = v.find(':');
+      const std::string name = v.substr(0, colon);
+      const int n = colon == std::string::npos ? 1 : std::atoi(v.c_str() + colon + 1);
+      if (n < 1 || n > static_cast<int>(max_filter_values))
+        return std::fprintf(stderr, "%s: 1..%zu values\n", v.c_str(), max_filter_values), 2;
+      std::vector<std::string> values;
+      for (int k = 0; k < n; ++k) values.push_back(std::string(1, 'v').append(std::to_string(k)));  // not "v" + ...: GCC 12 -Wrestrict false positive
+      if (name == "event") filter.event_id = values;
+      else if (name == "connection") filter.connection_id = values;
+      else if (name == "destination") filter.destination_id = values;
+      else if (name == "status") filter.status = values;
+      else if (name == "dlq" && n == 1) filter.in_dlq.emplace();
       else return std::fprintf(stderr, "unknown filter %s\n", v.c_str()), 2;
+    } else if (a == "--range") {
+      filter.created_after = 0;
+      filter.created_before = 1;
     } else if (a == "--mode") {
       ++i;
       if (v == "offset") mode = page_mode::offset;
@@ -48,7 +65,10 @@ int main(int argc, char** argv) {
     } else if (a == "--bare") {
       bare = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--filter F]... [--mode offset|deep_offset|after|before] [--no-total] [--count] [--bare]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--filter F[:N]]... [--range] [--mode offset|deep_offset|after|before] [--no-total] "
+                   "[--count] [--bare]\n",
+                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }

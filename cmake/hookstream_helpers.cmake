@@ -1,3 +1,15 @@
+# What every hookstream library shares: its exported name (hookstream::<name>),
+# file name, and the ABI version of a shared build (0.x: every minor version is
+# a new ABI, matching the package's SameMinorVersion compatibility).
+function(hookstream_library target name)
+  set_target_properties(${target} PROPERTIES
+    EXPORT_NAME ${name}
+    OUTPUT_NAME hookstream_${name}
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  hookstream_warnings(${target})
+endfunction()
+
 # Warnings we hold our own code to (not applied to consumers).
 function(hookstream_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)

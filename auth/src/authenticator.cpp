@@ -117,6 +117,12 @@ std::optional<auth_result> authenticator::outcome_without_lookup(const request_c
 asio::awaitable<auth_result> authenticator::authenticate(const request_credentials& creds,
                                                          clock::time_point acquire_deadline,
                                                          clock::time_point deadline) {
+  return reads_.primary().executor().run(authenticate_here(creds, acquire_deadline, deadline));
+}
+
+asio::awaitable<auth_result> authenticator::authenticate_here(const request_credentials& creds,
+                                                              clock::time_point acquire_deadline,
+                                                              clock::time_point deadline) {
   plan p = plan_for(creds);
   if (auto* ready = std::get_if<auth_result>(&p)) co_return std::move(*ready);
   if (auto* key = std::get_if<key_lookup>(&p)) co_return co_await lookup_api_key(*key, acquire_deadline, deadline);

@@ -32,18 +32,18 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The better-auth interop test runs the real better-auth package on Node.js 20+
-# (versions pinned by tests/better_auth/package-lock.json).
+# The better-auth interop test and the OpenAPI contract test run on Node.js 20+
+# (versions pinned by tests/better_auth/ and tests/openapi/package-lock.json).
 ensure_node_deps() {
   local dir=$1
   if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-    log "installing Node.js (the better-auth interop test needs Node.js 20 or newer)"
+    log "installing Node.js (the better-auth and OpenAPI tests need Node.js 20 or newer)"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
   fi
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-    log "installing the pinned better-auth test dependencies"
+    log "installing the pinned Node.js test dependencies of ${dir#$HOOKSTREAM_ROOT/}"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && touch "$dir/node_modules"
   fi
 }

@@ -6,12 +6,14 @@
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_errors.hpp>
+#include <hookstream/server/openapi.hpp>
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 namespace hookstream::server {
@@ -65,14 +67,34 @@ struct api_handler::state {
         metrics(m),
         registry(r) {}
 
-  // Answers a request; only with `can_stream` may the answer be a stream.
-  asio::awaitable<handler_result> dispatch(const http_request& req, const request_context& ctx, bool can_stream);
+  // Not a coroutine: takes the state now, while the handler object surely
+  // exists; the request then owns it until its answer. Only with `can_stream`
+  // may the answer be a stream.
+  static asio::awaitable<handler_result> serve(const std::shared_ptr<state>& self, const http_request& req,
+                                               const request_context& ctx, std::optional<storage::tenant_id> tenant,
+                                               bool can_stream) {
+    return self->router.primary().executor().run(answer(self, req, ctx, std::move(tenant), can_stream));
+  }
+  // `serve` for a whole response.
+  static asio::awaitable<http_response> whole(const std::shared_ptr<state>& self, const http_request& req,
+                                              const request_context& ctx, std::optional<storage::tenant_id> tenant) {
+    return whole_answer(serve(self, req, ctx, std::move(tenant), false));
+  }
+  static asio::awaitable<http_response> whole_answer(asio::awaitable<handler_result> pending) {
+    handler_result r = co_await std::move(pending);
+    co_return std::move(std::get<http_response>(r));
+  }
+  // On the primary pool's executor from here on (replica pools hop onto their own).
+  static asio::awaitable<handler_result> answer(std::shared_ptr<state> self, const http_request& req,
+                                                const request_context& ctx, std::optional<storage::tenant_id> tenant,
+                                                bool can_stream);
   asio::awaitable<handler_result> route(const http_request& req, const request_context& ctx,
-                                        const std::string& request_id, bool can_stream);
+                                        const storage::tenant_id* tenant, const std::string& request_id,
+                                        bool can_stream);
   asio::awaitable<http_response> readyz(const std::string& request_id);
   asio::awaitable<handler_result> serve_api(const http_request& req, const request_context& ctx,
-                                            const endpoint_match& match, std::string_view query,
-                                            const std::string& request_id, bool can_stream);
+                                            const storage::tenant_id* tenant, const endpoint_match& match,
+                                            std::string_view query, const std::string& request_id, bool can_stream);
   // The tenant of the request's credential, or the answer that refuses it.
   asio::awaitable<std::variant<storage::tenant_id, http_response>> authenticate(const auth::request_credentials& creds,
                                                                                  const request_context& ctx,
@@ -90,51 +112,82 @@ struct api_handler::state {
   stream_endpoint stream;
   server_metrics* metrics;
   const metrics_registry* registry;
+  std::atomic<std::size_t> in_flight{0};
 };
 
 api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
                          const metrics_registry* registry) {
   auto own = std::make_unique<storage::read_router>(pool);
   auto& router = *own;
-  state_ = std::make_unique<state>(std::move(own), router, std::move(config), metrics, registry);
+  state_ = std::make_shared<state>(std::move(own), router, std::move(config), metrics, registry);
 }
 
 api_handler::api_handler(storage::read_router& reads, handler_config config, server_metrics* metrics,
                          const metrics_registry* registry)
-    : state_(std::make_unique<state>(nullptr, reads, std::move(config), metrics, registry)) {}
+    : state_(std::make_shared<state>(nullptr, reads, std::move(config), metrics, registry)) {}
 
 api_handler::~api_handler() = default;
 
+namespace {
+// Not a default argument: a temporary context inside a caller's co_await
+// expression is a lifetime GCC 12 gets wrong. One shared empty context.
+const request_context unknown_transport;
+}  // namespace
+
 asio::awaitable<http_response> api_handler::handle(const http_request& request) {
-  // Not a default argument: a temporary context inside a caller's co_await
-  // expression is a lifetime GCC 12 gets wrong. One shared empty context.
-  static const request_context unknown_transport;
-  return handle(request, unknown_transport);
+  return state::whole(state_, request, unknown_transport, std::nullopt);
 }
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request, const request_context& context) {
-  auto answer = co_await state_->dispatch(request, context, /*can_stream=*/false);
-  co_return std::move(std::get<http_response>(answer));
+  return state::whole(state_, request, context, std::nullopt);
 }
 
 asio::awaitable<handler_result> api_handler::serve(const http_request& request, const request_context& context) {
-  co_return co_await state_->dispatch(request, context, /*can_stream=*/true);
+  return state::serve(state_, request, context, std::nullopt, true);
 }
 
-asio::awaitable<handler_result> api_handler::state::dispatch(const http_request& request,
-                                                             const request_context& context, bool can_stream) {
+asio::awaitable<http_response> api_handler::handle_for_tenant(const http_request& request, storage::tenant_id tenant,
+                                                              const request_context& context) {
+  return state::whole(state_, request, context, std::move(tenant));
+}
+
+asio::awaitable<http_response> api_handler::handle_for_tenant(const http_request& request, storage::tenant_id tenant) {
+  return state::whole(state_, request, unknown_transport, std::move(tenant));
+}
+
+request_handler api_handler::as_request_handler() const {
+  return [self = state_](const http_request& request, const request_context& context) {
+    return state::whole(self, request, context, std::nullopt);
+  };
+}
+
+streaming_request_handler api_handler::as_streaming_handler() const {
+  return [self = state_](const http_request& request, const request_context& context) {
+    return state::serve(self, request, context, std::nullopt, true);
+  };
+}
+
+std::size_t api_handler::in_flight() const noexcept { return state_->in_flight.load(std::memory_order_relaxed); }
+
+const storage::serial_executor& api_handler::executor() const noexcept { return state_->router.primary().executor(); }
+
+asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state> self, const http_request& request,
+                                                           const request_context& context,
+                                                           std::optional<storage::tenant_id> tenant, bool can_stream) {
   // Cancellation (a client that hung up) makes the database steps return
   // errc::cancelled; no step should throw for it.
   co_await asio::this_coro::throw_if_cancelled(false);
+  state& s = *self;
   const auto started = clock::now();
   std::string request_id;
   if (auto it = request.find("X-Request-Id"); it != request.end()) request_id = choose_request_id(it->value());
   else request_id = choose_request_id({});
 
-  if (metrics) metrics->in_flight_delta(1);
+  s.in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (s.metrics) s.metrics->in_flight_delta(1);
   handler_result answer;
   try {
-    answer = co_await route(request, context, request_id, can_stream);
+    answer = co_await s.route(request, context, tenant ? &*tenant : nullptr, request_id, can_stream);
   } catch (const std::exception& e) {
     // Nothing a client sends should get here; if it does, answer and keep serving.
     std::fprintf(stderr, "request %s: unexpected exception: %s\n", request_id.c_str(), e.what());
@@ -147,20 +200,27 @@ asio::awaitable<handler_result> api_handler::state::dispatch(const http_request&
   // (events must reach the client as they are written).
   http_response& head = std::holds_alternative<http_response>(answer) ? std::get<http_response>(answer)
                                                                        : std::get<streamed_response>(answer).head;
-  cors.add_headers(request, head);
-  if (std::holds_alternative<http_response>(answer)) compress_if_accepted(request, head, config.gzip_min_bytes);
-  if (metrics) {
-    metrics->in_flight_delta(-1);
-    metrics->observe_request(head.result_int(), clock::now() - started);
-    metrics->publish_pool(router.primary().stats());
-    metrics->publish_reads(router);
-    metrics->publish_auth(authenticator.lookups());
-    metrics->publish_readiness_checks(readiness->checks());
+  s.cors.add_headers(request, head);
+  if (std::holds_alternative<http_response>(answer)) compress_if_accepted(request, head, s.config.gzip_min_bytes);
+  if (s.metrics) {
+    s.metrics->in_flight_delta(-1);
+    s.metrics->observe_request(head.result_int(), clock::now() - started);
+    s.metrics->publish_pool(s.router.primary().stats());
+    s.metrics->publish_reads(s.router);
+    s.metrics->publish_auth(s.authenticator.lookups());
+    s.metrics->publish_readiness_checks(s.readiness->checks());
+  }
+  s.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (auto* streamed = std::get_if<streamed_response>(&answer)) {
+    // The body runs on stream_endpoint's state: the stream holds the handler's
+    // state until it ends, like a request does.
+    streamed->body = [self, body = std::move(streamed->body)](body_stream& out) { return body(out); };
   }
   co_return answer;
 }
 
 asio::awaitable<handler_result> api_handler::state::route(const http_request& req, const request_context& ctx,
+                                                          const storage::tenant_id* tenant,
                                                           const std::string& request_id, bool can_stream) {
   const std::string_view target = req.target();
   const auto qmark = target.find('?');
@@ -181,9 +241,11 @@ asio::awaitable<handler_result> api_handler::state::route(const http_request& re
       co_return make_response(http::status::ok, registry ? registry->render_prometheus() : std::string(), request_id,
                               "text/plain; version=0.0.4");
     case endpoint::readyz: co_return co_await readyz(request_id);
+    case endpoint::openapi: co_return make_response(http::status::ok, openapi_document(), request_id);
     case endpoint::list_attempts:
     case endpoint::stream_attempts:
-    case endpoint::get_attempt: co_return co_await serve_api(req, ctx, *match, query, request_id, can_stream);
+    case endpoint::get_attempt:
+      co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream);
   }
   co_return error_response(http::status::not_found, "no such endpoint", request_id);
 }
@@ -205,6 +267,7 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
 }
 
 asio::awaitable<handler_result> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
+                                                              const storage::tenant_id* resolved,
                                                               const endpoint_match& match, std::string_view query,
                                                               const std::string& request_id, bool can_stream) {
   // 1. What the request alone decides: no credential, no database yet.
@@ -229,16 +292,26 @@ asio::awaitable<handler_result> api_handler::state::serve_api(const http_request
     co_return error_response(http::status::not_found, "no such delivery attempt", request_id);
   }
   const auto creds = credentials_of(req);
-  if (!auth::has_credentials(creds, authenticator.cookies_enabled()))
+  if (!resolved && !auth::has_credentials(creds, authenticator.cookies_enabled()))
     co_return auth_failure_response(auth::auth_failure::missing_credential, request_id);
 
   const auto deadline = clock::now() + config.request_timeout;
   const request_scope scope{request_id, deadline, std::min(deadline, clock::now() + config.acquire_timeout)};
 
-  // 2. Who is asking.
-  auto who = co_await authenticate(creds, ctx, scope);
-  if (auto* refused = std::get_if<http_response>(&who)) co_return std::move(*refused);
-  const auto& tenant = std::get<storage::tenant_id>(who);
+  // 2. Who is asking: the tenant the gateway resolved, or the credential's.
+  storage::tenant_id tenant;
+  if (resolved) {
+    if (resolved->org_id.empty() || resolved->env_id.empty()) {
+      std::fprintf(stderr, "request %s: handle_for_tenant was given an empty org or environment id\n",
+                   request_id.c_str());
+      co_return error_response(http::status::internal_server_error, "internal error", request_id);
+    }
+    tenant = *resolved;
+  } else {
+    auto who = co_await authenticate(creds, ctx, scope);
+    if (auto* refused = std::get_if<http_response>(&who)) co_return std::move(*refused);
+    tenant = std::move(std::get<storage::tenant_id>(who));
+  }
 
   // 3. How often the org may ask.
   const rate_decision limit = org_limiter->take(tenant.org_id);

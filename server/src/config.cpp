@@ -1,5 +1,6 @@
 #include <hookstream/auth/session_cookie.hpp>
 #include <hookstream/server/config.hpp>
+#include <hookstream/server/list_query.hpp>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -340,6 +341,14 @@ std::string server_usage() {
     s += std::string(34, ' ') + "[env " + o.env + "]\n";
   }
   s += "  --help                        show this text\n";
+  // The listing's limits are fixed by the API contract, not options: listed
+  // here from the parser's own table (GET /v1/openapi.json has the whole contract).
+  s += "\nQuery parameters of GET /v1/delivery-attempts (fixed; 400 with the rule otherwise):\n";
+  for (const auto& p : listing_parameters()) {
+    std::string left = "  " + std::string(p.name);
+    s += left + std::string(left.size() < 18 ? 18 - left.size() : 1, ' ') + "must " + p.rule + "\n";
+  }
+  s += "  (created_after < created_before when both are given; cursor not with offset)\n";
   return s;
 }
 

@@ -5,17 +5,14 @@
 namespace hookstream::server {
 namespace {
 
-struct route {
-  std::string_view pattern;  // a trailing "{id}" matches one non-empty path segment
-  endpoint target;
-  bool api;
-};
+using route = endpoint_route;
 
 // Exact patterns before patterns with {id}: the first match wins.
-constexpr std::array<route, 6> routes{{
+constexpr std::array<route, 7> routes{{
     {"/healthz", endpoint::healthz, false},
     {"/readyz", endpoint::readyz, false},
     {"/metrics", endpoint::metrics, false},
+    {"/v1/openapi.json", endpoint::openapi, false},
     {"/v1/delivery-attempts", endpoint::list_attempts, true},
     {"/v1/delivery-attempts/stream", endpoint::stream_attempts, true},
     {"/v1/delivery-attempts/{id}", endpoint::get_attempt, true},
@@ -38,5 +35,7 @@ std::optional<endpoint_match> match_endpoint(std::string_view path) noexcept {
   }
   return std::nullopt;
 }
+
+std::span<const endpoint_route> endpoint_routes() noexcept { return routes; }
 
 }  // namespace hookstream::server

@@ -7,6 +7,9 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -20,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <list>
@@ -138,20 +142,28 @@ void log_exception(const char* where, const std::string& request_id, std::except
 }  // namespace
 
 struct http_listener::state : std::enable_shared_from_this<state> {
-  state(asio::io_context& io, streaming_request_handler h, listener_config c)
-      : acceptor(io), handler(std::move(h)), config(c), shutdown_timer(io) {}
+  state(storage::serial_executor ex, streaming_request_handler h, listener_config c)
+      : executor(std::move(ex)),
+        acceptor(executor.get()),
+        handler(std::move(h)),
+        config(c),
+        shutdown_timer(executor.get()) {}
 
+  storage::serial_executor executor;
   tcp::acceptor acceptor;
+  unsigned short bound_port = 0;
   streaming_request_handler handler;
-  std::size_t streams = 0;
+  std::atomic<std::size_t> streams{0};  // for any thread
   listener_config config;
   std::list<session_entry> sessions;
+  std::atomic<std::size_t> session_count{0};  // sessions.size(), for any thread
   bool stopping = false;
   std::function<void()> on_drained;
   asio::steady_timer shutdown_timer;
 
   void session_ended(std::list<session_entry>::iterator it) {
     sessions.erase(it);
+    session_count.store(sessions.size(), std::memory_order_relaxed);
     if (stopping && sessions.empty()) drained();
   }
   void drained() {
@@ -230,6 +242,7 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     if (const auto peer = socket.remote_endpoint(ec); !ec) context.client_address = peer.address().to_string();
     beast::tcp_stream stream(std::move(socket));
     auto entry = self->sessions.insert(self->sessions.end(), session_entry{&stream, true});
+    self->session_count.store(self->sessions.size(), std::memory_order_relaxed);
     struct end_session {
       state& s;
       std::list<session_entry>::iterator entry;
@@ -340,6 +353,8 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     }
   }
 
+  void begin_shutdown(std::function<void()> callback);
+
   static asio::awaitable<void> accept_loop(std::shared_ptr<state> self) {
     for (;;) {
       auto [ec, socket] = co_await self->acceptor.async_accept(use_tuple);
@@ -367,20 +382,50 @@ struct http_listener::state : std::enable_shared_from_this<state> {
   }
 };
 
+namespace {
+// The api_handler's own executor when it runs on `io` (no hop per request),
+// else a serial executor of `io`.
+bool runs_on(asio::io_context& io, const api_handler& handler) {
+  return &asio::query(handler.executor().get(), asio::execution::context) ==
+         &static_cast<asio::execution_context&>(io);
+}
+storage::serial_executor listener_executor(asio::io_context& io, const api_handler& handler) {
+  if (runs_on(io, handler)) return handler.executor();
+  return storage::serial_executor(io.get_executor());
+}
+
+streaming_request_handler whole_answers(request_handler handler) {
+  return [h = std::move(handler)](const http_request& req,
+                                  const request_context& ctx) -> asio::awaitable<handler_result> {
+    co_return handler_result(co_await h(req, ctx));
+  };
+}
+
+// A stream's body runs on the listener's executor and touches the handler's
+// state (its live-tail shard): only when both are the same executor may the
+// handler stream; otherwise its stream route answers 501.
+streaming_request_handler mounted(asio::io_context& io, const api_handler& handler) {
+  if (runs_on(io, handler)) return handler.as_streaming_handler();
+  return whole_answers(handler.as_request_handler());
+}
+}  // namespace
+
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, request_handler handler,
                              listener_config config, bool reuse_port)
-    : http_listener(
-          io, endpoint,
-          streaming_request_handler(
-              [h = std::move(handler)](const http_request& req,
-                                       const request_context& ctx) -> asio::awaitable<handler_result> {
-                co_return handler_result(co_await h(req, ctx));
-              }),
-          config, reuse_port) {}
+    : http_listener(storage::serial_executor(io.get_executor()), endpoint, whole_answers(std::move(handler)), config,
+                    reuse_port) {}
 
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, streaming_request_handler handler,
                              listener_config config, bool reuse_port)
-    : state_(std::make_shared<state>(io, std::move(handler), config)) {
+    : http_listener(storage::serial_executor(io.get_executor()), endpoint, std::move(handler), config, reuse_port) {}
+
+http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
+                             listener_config config, bool reuse_port)
+    : http_listener(listener_executor(io, handler), endpoint, mounted(io, handler), config, reuse_port) {}
+
+http_listener::http_listener(storage::serial_executor executor, const tcp::endpoint& endpoint,
+                             streaming_request_handler handler, listener_config config, bool reuse_port)
+    : state_(std::make_shared<state>(std::move(executor), std::move(handler), config)) {
   auto& a = state_->acceptor;
   a.open(endpoint.protocol());
   a.set_option(asio::socket_base::reuse_address(true));
@@ -391,47 +436,56 @@ http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint
   }
   a.bind(endpoint);
   a.listen(asio::socket_base::max_listen_connections);
+  state_->bound_port = a.local_endpoint().port();
 }
 
-http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
-                             listener_config config, bool reuse_port)
-    : http_listener(
-          io, endpoint,
-          streaming_request_handler(
-              [&handler](const http_request& req, const request_context& ctx) { return handler.serve(req, ctx); }),
-          config, reuse_port) {}
+http_listener::~http_listener() {
+  // Connections may outlive the object, but accepting must not: the accept loop
+  // would keep the io_context's threads running forever. A shutdown already
+  // begun keeps its callback.
+  asio::dispatch(state_->executor.get(), [self = state_] {
+    if (!self->stopping) self->begin_shutdown({});
+  });
+}
 
-http_listener::~http_listener() = default;
-
-unsigned short http_listener::port() const { return state_->acceptor.local_endpoint().port(); }
+unsigned short http_listener::port() const { return state_->bound_port; }
 
 void http_listener::start() {
-  asio::co_spawn(state_->acceptor.get_executor(), state::accept_loop(state_), [](std::exception_ptr e) {
+  asio::co_spawn(state_->executor.get(), state::accept_loop(state_), [](std::exception_ptr e) {
     if (e) log_exception("accept loop", "-", e);
   });
 }
 
-std::size_t http_listener::open_connections() const noexcept { return state_->sessions.size(); }
-std::size_t http_listener::open_streams() const noexcept { return state_->streams; }
+std::size_t http_listener::open_streams() const noexcept { return state_->streams.load(std::memory_order_relaxed); }
+std::size_t http_listener::open_connections() const noexcept {
+  return state_->session_count.load(std::memory_order_relaxed);
+}
+
+const storage::serial_executor& http_listener::executor() const noexcept { return state_->executor; }
 
 void http_listener::begin_shutdown(std::function<void()> on_drained) {
-  auto& s = *state_;
-  s.stopping = true;
-  s.on_drained = std::move(on_drained);
+  asio::dispatch(state_->executor.get(), [self = state_, on_drained = std::move(on_drained)]() mutable {
+    self->begin_shutdown(std::move(on_drained));
+  });
+}
+
+void http_listener::state::begin_shutdown(std::function<void()> callback) {
+  stopping = true;
+  on_drained = std::move(callback);
   boost::system::error_code ignored;
-  s.acceptor.close(ignored);
+  acceptor.close(ignored);
   // Connections waiting for their next request are closed now; the others end
   // after the response in flight.
-  for (auto& entry : s.sessions) {
+  for (auto& entry : sessions) {
     if (entry.between_requests) entry.stream->socket().close(ignored);
     else if (entry.streaming) entry.streaming->request_stop(body_stream::stop_reason::shutdown);
   }
-  if (s.sessions.empty()) {
-    s.drained();
+  if (sessions.empty()) {
+    drained();
     return;
   }
-  s.shutdown_timer.expires_after(s.config.shutdown_timeout);
-  s.shutdown_timer.async_wait([weak = std::weak_ptr<state>(state_)](boost::system::error_code ec) {
+  shutdown_timer.expires_after(config.shutdown_timeout);
+  shutdown_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
     std::fprintf(stderr, "shutdown: closing %zu connections still busy\n", self->sessions.size());

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <stdexcept>
@@ -33,12 +34,27 @@ constexpr std::size_t stream_payload_size = 1 + 8 + 8 + 8;
 
 }  // namespace
 
-// Canonical, unambiguous text of a filter set (length-prefixed values).
+// Canonical, unambiguous text of a filter set: length-prefixed values, each
+// list as a sorted set (the same values in any order or repeated are the same
+// filter), and the time range's bounds to the microsecond.
 filter_fingerprint fingerprint_of(const storage::attempt_filter& f) {
   std::string canon;
-  auto field = [&](char tag, const std::optional<std::string>& v) {
+  auto field = [&](char tag, std::vector<std::string> values) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
     canon += tag;
-    if (v) canon += std::to_string(v->size()) + ":" + *v;
+    canon += std::to_string(values.size());
+    for (const auto& v : values) {
+      canon += ':';
+      canon += std::to_string(v.size());
+      canon += ':';
+      canon += v;
+    }
+    canon += '|';
+  };
+  auto instant = [&](char tag, const std::optional<storage::unix_micros>& t) {
+    canon += tag;
+    if (t) canon += std::to_string(*t);
     canon += '|';
   };
   field('e', f.event_id);
@@ -46,6 +62,9 @@ filter_fingerprint fingerprint_of(const storage::attempt_filter& f) {
   field('d', f.destination_id);
   field('s', f.status);
   canon += f.in_dlq ? (*f.in_dlq ? "q1" : "q0") : "q";
+  canon += '|';
+  instant('a', f.created_after);
+  instant('b', f.created_before);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(canon.data(), canon.size(), digest, &len, EVP_sha256(), nullptr);

@@ -3,6 +3,7 @@
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/server/live_tail.hpp>
 #include <hookstream/storage/reconnect_backoff.hpp>
+#include <hookstream/storage/serial_executor.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -217,6 +218,7 @@ std::shared_ptr<live_batch> live_tail_hub::reader::render(const storage::event_b
     e.destination_id = a.destination_id;
     e.status = a.status;
     e.in_dlq = a.is_dlq.value_or(0) == 1;
+    e.created_at = a.created_at;
     append_attempt(e.json, a);
     batch->bytes += sizeof(live_event) + e.json.size() + e.tenant_key.size() * 2 + e.event_id.size() +
                     e.connection_id.size() + e.destination_id.size();
@@ -269,7 +271,8 @@ asio::awaitable<void> live_tail_hub::reader::prune(storage::pg_connection& conn)
 live_tail_hub::live_tail_hub(asio::any_io_executor executor, live_tail_config config)
     : config_(std::move(config)),
       cursors_(config_.cursor_secret),
-      executor_(std::move(executor)),
+      // Serial whatever the application's thread layout (serial_executor.hpp).
+      executor_(storage::serial_executor(std::move(executor)).get()),
       reader_(std::make_shared<reader>(executor_, config_)) {}
 
 live_tail_hub::~live_tail_hub() = default;

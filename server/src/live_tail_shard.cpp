@@ -20,11 +20,16 @@ std::string tenant_key_of(const storage::tenant_id& tenant) {
 bool filter_matches(const storage::attempt_filter& f, const live_event& e) noexcept {
   // The same conditions as the listing's SQL (attempt_sql.hpp: where_clause),
   // byte equality like PostgreSQL's deterministic text equality.
-  if (f.event_id && *f.event_id != e.event_id) return false;
-  if (f.connection_id && *f.connection_id != e.connection_id) return false;
-  if (f.destination_id && *f.destination_id != e.destination_id) return false;
-  if (f.status && *f.status != e.status) return false;
+  auto in = [](const std::vector<std::string>& values, const std::string& v) {
+    return values.empty() || std::find(values.begin(), values.end(), v) != values.end();
+  };
+  if (!in(f.event_id, e.event_id) || !in(f.connection_id, e.connection_id) ||
+      !in(f.destination_id, e.destination_id) || !in(f.status, e.status))
+    return false;
   if (f.in_dlq && *f.in_dlq != e.in_dlq) return false;
+  // Both bounds exclusive, like the listing's created_after/created_before.
+  if (f.created_after && e.created_at <= *f.created_after) return false;
+  if (f.created_before && e.created_at >= *f.created_before) return false;
   return true;
 }
 

@@ -1,9 +1,10 @@
 // A worker thread's half of the live tail: the batches the hub posts, matched
 // against this thread's subscribers, and each subscriber's bounded queue.
 //
-// Everything here except live_tail_shard::post* runs on the worker's thread
-// only (no locks): batches arrive through asio::post, in the order the hub
-// read them, and subscribers are added and removed by that thread's handlers.
+// Everything here except live_tail_shard::post* runs on the worker's serial
+// executor only (the api_handler's; no locks): batches arrive through
+// asio::post, in the order the hub read them, and subscribers are added and
+// removed by that executor's handlers.
 #pragma once
 
 #include <hookstream/server/keyset_cursor.hpp>
@@ -36,6 +37,7 @@ struct live_event {
   // The event's own values of the filtered fields.
   std::string event_id, connection_id, destination_id, status;
   bool in_dlq = false;
+  storage::unix_micros created_at = 0;
   /// The attempt exactly as the listing renders it (attempt_json.hpp).
   std::string json;
 };

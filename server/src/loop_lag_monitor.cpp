@@ -20,6 +20,7 @@ void loop_lag_monitor::start() {
   if (running_) return;
   running_ = true;
   cpu_at_last_tick_ = thread_cpu_time();
+  thread_at_last_tick_ = std::this_thread::get_id();
   timer_.expires_after(period_);
   arm();
 }
@@ -37,8 +38,12 @@ void loop_lag_monitor::arm() {
     const auto lag = now > due ? now - due : std::chrono::steady_clock::duration::zero();
     const auto cpu = thread_cpu_time();
     const auto busy = cpu - cpu_at_last_tick_;
+    const bool same_thread = thread_at_last_tick_ == std::this_thread::get_id();
     cpu_at_last_tick_ = cpu;
-    metrics_.observe_loop_lag(lag, std::min<std::chrono::steady_clock::duration>(lag, busy));
+    thread_at_last_tick_ = std::this_thread::get_id();
+    std::optional<std::chrono::steady_clock::duration> stall;
+    if (same_thread) stall = std::min<std::chrono::steady_clock::duration>(lag, busy);
+    metrics_.observe_loop_lag(lag, stall);
     timer_.expires_at(now + period_);
     arm();
   });

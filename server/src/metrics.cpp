@@ -18,7 +18,7 @@ void server_metrics::observe_request(unsigned status, std::chrono::steady_clock:
 }
 
 void server_metrics::observe_loop_lag(std::chrono::steady_clock::duration lag,
-                                      std::chrono::steady_clock::duration stall) noexcept {
+                                      std::optional<std::chrono::steady_clock::duration> stall) noexcept {
   auto observe = [](histogram& h, std::chrono::steady_clock::duration d) {
     const auto us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
     const double seconds = static_cast<double>(us) / 1e6;
@@ -26,10 +26,12 @@ void server_metrics::observe_loop_lag(std::chrono::steady_clock::duration lag,
     while (bucket < lag_bounds.size() && seconds > lag_bounds[bucket]) ++bucket;
     add(h.buckets[bucket], std::uint64_t{1});
     add(h.sum_us, us);
-    if (us > h.max_us.load(std::memory_order_relaxed)) h.max_us.store(us, std::memory_order_relaxed);
+    auto seen = h.max_us.load(std::memory_order_relaxed);
+    while (us > seen && !h.max_us.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+    }
   };
   observe(lag_, lag);
-  observe(stall_, stall);
+  if (stall) observe(stall_, *stall);
 }
 
 void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {

@@ -76,7 +76,7 @@ struct stream_endpoint::open_stream {
 
 stream_endpoint::stream_endpoint(storage::connection_pool& pool, const handler_config& config)
     : pool_(pool), config_(config), hub_(config.live_tail.get()), names_(config.route_names) {
-  if (hub_) shard_ = hub_->attach(pool_.get_executor());
+  if (hub_) shard_ = hub_->attach(pool_.executor().get());
 }
 
 stream_endpoint::~stream_endpoint() {
@@ -174,7 +174,7 @@ asio::awaitable<handler_result> stream_endpoint::open(const storage::tenant_id& 
   }
 
   auto stream = std::make_shared<open_stream>(
-      shard_, pool_.get_executor(), tenant, std::move(query.filter), after,
+      shard_, pool_.executor().get(), tenant, std::move(query.filter), after,
       live_subscriber::limits{cfg.subscriber_buffer_events, cfg.subscriber_buffer_bytes}, *hub_,
       std::move(std::get<subscription_ticket>(admitted)), scope.request_id);
 

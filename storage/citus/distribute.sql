@@ -43,6 +43,8 @@ SELECT create_distributed_table('attempt_counts', 'org_id', colocate_with := 'de
 SELECT create_distributed_table('attempt_counts_by_route', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_counts_daily', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_counts_daily_by_route', 'org_id', colocate_with := 'delivery_attempts');
+SELECT create_distributed_table('attempt_counts_hourly', 'org_id', colocate_with := 'delivery_attempts');
+SELECT create_distributed_table('attempt_counts_minutely', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_count_deltas', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_count_deltas_by_route', 'org_id', colocate_with := 'delivery_attempts');
 -- The live tail's event log: written by the trigger on the node of the

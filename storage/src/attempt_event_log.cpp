@@ -4,6 +4,8 @@
 
 #include <array>
 #include <climits>
+#include <cstdint>
+#include <unordered_map>
 
 namespace hookstream::storage {
 namespace asio = boost::asio;
@@ -64,7 +66,7 @@ std::string read_events_sql() {
 // retention check in the same snapshot: when the log was pruned past `after`,
 // no event is read (ON NOT h.expired) and `expired` says why.
 std::string read_tenant_events_sql(const attempt_filter& f) {
-  const detail::param_slots p = detail::slots_of(f);
+  const detail::filter_sql p = detail::filter_conditions(f, "e");
   // (Built by appending: GCC 12 warns falsely (-Wrestrict) on "(" + std::string.)
   auto pair = [](int first) {
     std::string s = "(";
@@ -83,30 +85,18 @@ std::string read_tenant_events_sql(const attempt_filter& f) {
          ", a.fits, a.xid, a.seq, h.expired FROM (SELECT (r.pruned_xid, r.pruned_seq) > " + after +
          " AS expired FROM attempt_event_log r) h LEFT JOIN LATERAL (SELECT p.*, " +
          fits_column("p", cap, budget, "p.xid, p.seq") + " FROM (SELECT e.* FROM attempt_events e WHERE " +
-         detail::where_clause(p, "e") + " AND (e.xid, e.seq) > " + after + " AND (e.xid, e.seq) <= " + through +
+         p.where + " AND (e.xid, e.seq) > " + after + " AND (e.xid, e.seq) <= " + through +
          " ORDER BY e.xid, e.seq LIMIT " + limit + ") p) a ON NOT h.expired ORDER BY a.xid, a.seq";
 }
 
-// 32 filter shapes, rendered once.
-unsigned shape_of(const attempt_filter& f) noexcept {
-  return (f.event_id ? 1u : 0u) | (f.connection_id ? 2u : 0u) | (f.destination_id ? 4u : 0u) |
-         (f.status ? 8u : 0u) | (f.in_dlq ? 16u : 0u);
-}
+// The statement of each filter shape, rendered once per thread (no lock on the
+// request path); shapes are bounded, a thread keeps up to 256 of them.
 const std::string& tenant_sql_for(const attempt_filter& f) {
-  static const std::array<std::string, 32> all = [] {
-    std::array<std::string, 32> a;
-    for (unsigned s = 0; s < a.size(); ++s) {
-      attempt_filter shape;
-      if (s & 1u) shape.event_id.emplace();
-      if (s & 2u) shape.connection_id.emplace();
-      if (s & 4u) shape.destination_id.emplace();
-      if (s & 8u) shape.status.emplace();
-      if (s & 16u) shape.in_dlq.emplace();
-      a[s] = read_tenant_events_sql(shape);
-    }
-    return a;
-  }();
-  return all[shape_of(f)];
+  thread_local std::unordered_map<std::uint32_t, std::string> cache;
+  const std::uint32_t shape = detail::filter_shape(f);
+  if (auto it = cache.find(shape); it != cache.end()) return it->second;
+  if (cache.size() >= 256) cache.clear();  // rare: rendering again is cheap
+  return cache.emplace(shape, read_tenant_events_sql(f)).first->second;
 }
 
 // Pruning, in one statement (one snapshot, one commit): the oldest `$2` events,

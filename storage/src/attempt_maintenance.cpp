@@ -55,15 +55,20 @@ UNION SELECT org_id, env_id FROM attempt_count_deltas
 UNION SELECT org_id, env_id FROM attempt_counts_daily
 ORDER BY 1, 2)sql";
 
-// The rows of one environment counted per (route, status, DLQ flag, day), and
-// the same cells as the counters hold them. A CTE prefix shared by the check and
-// the recount.
+// The rows of one environment counted per (route, status, DLQ flag, day) and per
+// (status, DLQ flag, minute) in one pass, and the same cells as the counters
+// hold them (routes by day, the tenant by minute: migration 0010). A CTE prefix
+// shared by the check and the recount.
 constexpr std::string_view cells_sql = R"sql(
-WITH actual AS (
+WITH grouped AS (
   SELECT connection_id, destination_id, status, coalesce(is_dlq, 0) = 1 AS in_dlq,
-         (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
-  FROM delivery_attempts WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3, 4, 5),
-actual_tenant AS (SELECT status, in_dlq, day, sum(n) AS n FROM actual GROUP BY 1, 2, 3),
+         (created_at AT TIME ZONE 'UTC')::date AS day, date_trunc('minute', created_at AT TIME ZONE 'UTC') AS minute,
+         count(*) AS n
+  FROM delivery_attempts WHERE org_id = $1 AND env_id = $2
+  GROUP BY GROUPING SETS ((1, 2, 3, 4, 5), (3, 4, 6))),
+actual AS (
+  SELECT connection_id, destination_id, status, in_dlq, day, n FROM grouped WHERE minute IS NULL),
+actual_tenant AS (SELECT status, in_dlq, minute, n FROM grouped WHERE minute IS NOT NULL),
 route AS (
   SELECT connection_id, destination_id, status, in_dlq, day, sum(n) AS n FROM (
     SELECT connection_id, destination_id, status, in_dlq, day, n FROM attempt_counts_daily_by_route
@@ -73,23 +78,34 @@ route AS (
     WHERE org_id = $1 AND env_id = $2) r
   GROUP BY 1, 2, 3, 4, 5),
 tenant AS (
-  SELECT status, in_dlq, day, sum(n) AS n FROM (
-    SELECT status, in_dlq, day, n FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2
+  SELECT status, in_dlq, minute, sum(n) AS n FROM (
+    SELECT status, in_dlq, minute, n FROM attempt_counts_minutely WHERE org_id = $1 AND env_id = $2
     UNION ALL
-    SELECT status, in_dlq, day, n FROM attempt_count_deltas WHERE org_id = $1 AND env_id = $2) t
+    SELECT status, in_dlq, minute, n FROM attempt_count_deltas WHERE org_id = $1 AND env_id = $2) t
   GROUP BY 1, 2, 3),
 route_diff AS (
   SELECT connection_id, destination_id, status, in_dlq, day, coalesce(a.n, 0) - coalesce(c.n, 0) AS n
   FROM actual a FULL JOIN route c USING (connection_id, destination_id, status, in_dlq, day)
   WHERE coalesce(a.n, 0) <> coalesce(c.n, 0)),
 tenant_diff AS (
-  SELECT status, in_dlq, day, coalesce(a.n, 0) - coalesce(c.n, 0) AS n
-  FROM actual_tenant a FULL JOIN tenant c USING (status, in_dlq, day)
+  SELECT status, in_dlq, minute, coalesce(a.n, 0) - coalesce(c.n, 0) AS n
+  FROM actual_tenant a FULL JOIN tenant c USING (status, in_dlq, minute)
   WHERE coalesce(a.n, 0) <> coalesce(c.n, 0)))sql";
 
-// The all-time counters must equal the sum of the daily ones.
+// Each coarser layer must equal the sum of the finer one: hourly of minutely,
+// daily of hourly, all time of daily (per route: all time of daily).
 constexpr std::string_view rollup_diff_sql = R"sql(
 rollup_diff AS (
+  SELECT 1 FROM (SELECT hour, status, in_dlq, n FROM attempt_counts_hourly WHERE org_id = $1 AND env_id = $2) r
+  FULL JOIN (SELECT date_trunc('hour', minute) AS hour, status, in_dlq, sum(n) AS n FROM attempt_counts_minutely
+             WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3) f USING (hour, status, in_dlq)
+  WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
+  UNION ALL
+  SELECT 1 FROM (SELECT day, status, in_dlq, n FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2) r
+  FULL JOIN (SELECT hour::date AS day, status, in_dlq, sum(n) AS n FROM attempt_counts_hourly
+             WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3) f USING (day, status, in_dlq)
+  WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
+  UNION ALL
   SELECT 1 FROM (SELECT status, in_dlq, n FROM attempt_counts WHERE org_id = $1 AND env_id = $2) r
   FULL JOIN (SELECT status, in_dlq, sum(n) AS n FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2
              GROUP BY 1, 2) f USING (status, in_dlq)
@@ -121,12 +137,21 @@ by_route AS (
   INSERT INTO attempt_count_deltas_by_route
   SELECT $1, $2, connection_id, destination_id, status, in_dlq, day, $3, n FROM route_diff RETURNING 1),
 by_tenant AS (
-  INSERT INTO attempt_count_deltas SELECT $1, $2, status, in_dlq, day, $3, n FROM tenant_diff RETURNING 1)
+  INSERT INTO attempt_count_deltas (org_id, env_id, status, in_dlq, day, minute, writer, n)
+  SELECT $1, $2, status, in_dlq, minute::date, minute, $3, n FROM tenant_diff RETURNING 1)
 SELECT ((SELECT count(*) FROM by_route) + (SELECT count(*) FROM by_tenant))::int8)sql";
   return sql;
 }
 
+// Rebuilds each coarser layer from the finer one (minute -> hour -> day -> all
+// time; per route: day -> all time).
 constexpr std::string_view rebuild_rollups_sql[] = {
+    "DELETE FROM attempt_counts_hourly WHERE org_id = $1 AND env_id = $2",
+    "INSERT INTO attempt_counts_hourly SELECT org_id, env_id, date_trunc('hour', minute), status, in_dlq, sum(n) "
+    "FROM attempt_counts_minutely WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3, 4, 5",
+    "DELETE FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2",
+    "INSERT INTO attempt_counts_daily SELECT org_id, env_id, hour::date, status, in_dlq, sum(n) "
+    "FROM attempt_counts_hourly WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3, 4, 5",
     "DELETE FROM attempt_counts WHERE org_id = $1 AND env_id = $2",
     "INSERT INTO attempt_counts SELECT org_id, env_id, status, in_dlq, sum(n) FROM attempt_counts_daily "
     "WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3, 4",
@@ -168,7 +193,7 @@ asio::awaitable<db_result<std::int64_t>> recount_one(pg_connection& conn, const 
     if (conn.is_open()) co_await conn.execute_script("ROLLBACK", deadline);
     co_return e;
   };
-  // 1. All-time counters := sum of the daily ones (milliseconds; folds wait).
+  // 1. Coarser counters := sums of the finer ones (milliseconds; folds wait).
   if (auto r = co_await conn.execute_script("BEGIN; SELECT pg_advisory_xact_lock(7286091635)", deadline); !r)
     co_return co_await fail(r.error());
   for (auto sql : rebuild_rollups_sql)
@@ -176,8 +201,9 @@ asio::awaitable<db_result<std::int64_t>> recount_one(pg_connection& conn, const 
       co_return co_await fail(r.error());
   if (auto r = co_await conn.execute_script("COMMIT", deadline); !r) co_return co_await fail(r.error());
 
-  // 2. Daily counters: rows minus counters, in one snapshot taken after the
-  // table lock (so no partition can be dropped or truncated under the count).
+  // 2. The finest counters (routes by day, the tenant by minute): rows minus
+  // counters, in one snapshot taken after the table lock (so no partition can
+  // be dropped or truncated under the count).
   if (auto r = co_await conn.execute_script(
           "BEGIN ISOLATION LEVEL REPEATABLE READ; LOCK TABLE delivery_attempts IN ACCESS SHARE MODE", deadline);
       !r)

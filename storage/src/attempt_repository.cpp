@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <unordered_map>
 #include <vector>
 
 namespace hookstream::storage {
@@ -36,145 +37,267 @@ std::string attempt_columns(const std::string& cap, const std::string& guard) {
          large("response_headers", false) + ", " + large("response_body", true) + ", a.duration_ms, a.status, " +
          large("error", false) + ", a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, a.dlq_at, a.trigger_type";
 }
-param_slots slots_of(const attempt_filter& f) {
-  param_slots p;
-  if (f.event_id) p.event = p.next++;
-  if (f.connection_id) p.connection = p.next++;
-  if (f.destination_id) p.destination = p.next++;
-  if (f.status) p.status = p.next++;
-  if (f.in_dlq) p.dlq = p.next++;
-  return p;
-}
 
 std::string arg(int n) {
-  std::string s = "$";  // not "$" + to_string(n): GCC 12 warns falsely (-Wrestrict) on that form
+  std::string s(1, '$');  // (not "$" + ...: GCC 12 warns falsely, -Wrestrict)
   s += std::to_string(n);
   return s;
 }
-
-// WHERE conditions over delivery_attempts alias `x`.
-std::string where_clause(const param_slots& p, const std::string& x) {
-  std::string w = x + ".org_id = $1 AND " + x + ".env_id = $2";
-  if (p.event) w += " AND " + x + ".event_id = " + arg(p.event);
-  if (p.connection) w += " AND " + x + ".connection_id = " + arg(p.connection);
-  if (p.destination) w += " AND " + x + ".destination_id = " + arg(p.destination);
-  if (p.status) w += " AND " + x + ".status = " + arg(p.status);
-  // Must match the expression of index delivery_attempts_by_dlq exactly.
-  if (p.dlq) w += " AND coalesce(" + x + ".is_dlq, 0) = " + arg(p.dlq);
-  return w;
-}
-
-std::vector<std::string> filter_params(const tenant_id& tenant, const attempt_filter& f) {
-  std::vector<std::string> p{tenant.org_id, tenant.env_id};
-  if (f.event_id) p.push_back(*f.event_id);
-  if (f.connection_id) p.push_back(*f.connection_id);
-  if (f.destination_id) p.push_back(*f.destination_id);
-  if (f.status) p.push_back(*f.status);
-  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
-  return p;
-}
-
 }  // namespace detail
 
 namespace {
 using detail::arg;
 using detail::attempt_columns;
 using detail::column_count;
-using detail::param_slots;
-using detail::slots_of;
-using detail::where_clause;
 
-// The exact total as a scalar subquery: folded counters plus the deltas writers
-// left since the last compaction (migration 0003), summed in the page's snapshot;
-// a direct indexed count when filtering by event.
-std::string total_expression(const param_slots& p) {
-  if (p.event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where_clause(p, "n") + ")";
-  std::string where = "k.org_id = $1 AND k.env_id = $2";
-  if (p.connection) where += " AND k.connection_id = " + arg(p.connection);
-  if (p.destination) where += " AND k.destination_id = " + arg(p.destination);
-  if (p.status) where += " AND k.status = " + arg(p.status);
-  if (p.dlq) where += " AND k.in_dlq = (" + arg(p.dlq) + "::int4 = 1)";
-  const bool by_route = p.connection || p.destination;
-  const std::string folded = by_route ? "attempt_counts_by_route" : "attempt_counts";
-  const std::string pending = by_route ? "attempt_count_deltas_by_route" : "attempt_count_deltas";
-  return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where +
-         " UNION ALL SELECT k.n FROM " + pending + " k WHERE " + where + ") k)";
-}
+// A filter's shape: what the SQL depends on (the values are parameters).
+// Per list field (event, connection, destination, status): 0 absent, 1 one
+// value, else several. The first field with several values "leads": the page
+// is one ordered index scan per value of it, merged (arms), so its exact count
+// is part of the shape; other fields with several values match with = ANY, so
+// for them only "several" is.
+struct shape_key {
+  std::uint8_t values[4] = {0, 0, 0, 0};
+  bool dlq = false, range = false;
 
-// The SQL depends only on which filters are present and on the mode: 32 x 3
-// shapes, rendered once.
-unsigned shape_of(const attempt_filter& f) noexcept {
-  return (f.event_id ? 1u : 0u) | (f.connection_id ? 2u : 0u) | (f.destination_id ? 4u : 0u) |
-         (f.status ? 8u : 0u) | (f.in_dlq ? 16u : 0u);
-}
-attempt_filter filter_of_shape(unsigned shape) {
-  attempt_filter f;
-  if (shape & 1u) f.event_id.emplace();
-  if (shape & 2u) f.connection_id.emplace();
-  if (shape & 4u) f.destination_id.emplace();
-  if (shape & 8u) f.status.emplace();
-  if (shape & 16u) f.in_dlq.emplace();
-  return f;
-}
-struct shape_sql {
-  std::string list[4];  // by page_mode
-  std::string count;
-};
-const shape_sql& sql_for(const attempt_filter& f) {
-  static const std::array<shape_sql, 32> all = [] {
-    std::array<shape_sql, 32> a;
-    for (unsigned s = 0; s < a.size(); ++s) {
-      const attempt_filter shape = filter_of_shape(s);
-      for (auto m : {page_mode::offset, page_mode::after, page_mode::before, page_mode::deep_offset})
-        a[s].list[static_cast<int>(m)] = list_attempts_sql(shape, m);
-      a[s].count = count_attempts_sql(shape);
-    }
-    return a;
-  }();
-  return all[shape_of(f)];
-}
-
-// A timestamptz parameter in text form, exact to the microsecond.
-std::string timestamp_param(unix_micros t) {
-  const civil_time c = to_civil(t);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02u:%02u:%02u.%06u+00", static_cast<long long>(c.year), c.month,
-                c.day, c.hour, c.minute, c.second, c.micros);
-  return buf;
-}
-}  // namespace
-
-std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + total_expression(slots_of(f)); }
-
-std::string bare_page_sql(const attempt_filter& f, page_mode mode) {
-  const param_slots p = slots_of(f);
-  const std::string limit = arg(p.next);
-  const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
-  std::string sql = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
-  switch (mode) {
-    case page_mode::offset:
-    case page_mode::deep_offset:
-      return sql + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
-    case page_mode::after:
-      return sql + " AND (i.created_at, i.id) < " + anchor + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit;
-    case page_mode::before:
-      return sql + " AND (i.created_at, i.id) > " + anchor + " ORDER BY i.created_at ASC, i.id ASC LIMIT " + limit;
+  int lead() const noexcept {
+    for (int f = 0; f < 4; ++f)
+      if (values[f] >= 2) return f;
+    return -1;
   }
-  return sql;
+  std::uint32_t code() const noexcept {
+    std::uint32_t c = 0;
+    for (auto v : values) c = c << 4 | v;
+    return c << 2 | (dlq ? 2u : 0u) | (range ? 1u : 0u);
+  }
+};
+
+shape_key key_of(const attempt_filter& f) noexcept {
+  shape_key k;
+  const std::vector<std::string>* lists[] = {&f.event_id, &f.connection_id, &f.destination_id, &f.status};
+  bool led = false;
+  for (int i = 0; i < 4; ++i) {
+    const auto n = static_cast<std::uint8_t>(std::min<std::size_t>(lists[i]->size(), max_filter_values));
+    k.values[i] = n >= 2 && led ? 2 : n;
+    led = led || n >= 2;
+  }
+  k.dlq = f.in_dlq.has_value();
+  k.range = f.has_range();
+  return k;
 }
 
-std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
-  const param_slots p = slots_of(f);
+constexpr const char* field_columns[4] = {"event_id", "connection_id", "destination_id", "status"};
+
+// Parameter numbers of a shape: $1 org, $2 env, then one per present field (a
+// text value, or a text[] of several), the DLQ flag, the range's two bounds,
+// then the paging parameters.
+struct param_slots {
+  int field[4] = {0, 0, 0, 0};
+  int dlq = 0, after = 0, before = 0;
+  int next = 3;  // first paging parameter
+};
+
+param_slots slots_of(const shape_key& k) {
+  param_slots p;
+  for (int f = 0; f < 4; ++f)
+    if (k.values[f]) p.field[f] = p.next++;
+  if (k.dlq) p.dlq = p.next++;
+  if (k.range) {
+    p.after = p.next++;
+    p.before = p.next++;
+  }
+  return p;
+}
+
+// The SQL builder for one shape.
+class shape_sql_builder {
+ public:
+  explicit shape_sql_builder(const shape_key& k) : k_(k), p_(slots_of(k)), lead_(k.lead()) {}
+
+  int arms() const { return lead_ < 0 ? 1 : k_.values[lead_]; }
+  const param_slots& slots() const { return p_; }
+  std::string after() const { return arg(p_.after) + "::timestamptz"; }
+  std::string before() const { return arg(p_.before) + "::timestamptz"; }
+
+  // Conditions on delivery_attempts alias `x`, for arm `arm` (1-based) of the
+  // leading field; arm 0: the leading field matches any of its values. With
+  // `range`, the range's bounds too.
+  std::string where(const std::string& x, int arm, bool range = true) const {
+    std::string w = x + ".org_id = $1 AND " + x + ".env_id = $2";
+    for (int f = 0; f < 4; ++f) {
+      if (!k_.values[f]) continue;
+      const std::string col = x + "." + field_columns[f];
+      if (k_.values[f] == 1) w += " AND " + col + " = " + arg(p_.field[f]);
+      else if (f == lead_ && arm > 0) w += " AND " + col + " = (" + arg(p_.field[f]) + "::text[])[" + std::to_string(arm) + "]";
+      else w += " AND " + col + " = ANY(" + arg(p_.field[f]) + "::text[])";
+    }
+    // Must match the expression of index delivery_attempts_by_dlq exactly.
+    if (k_.dlq) w += " AND coalesce(" + x + ".is_dlq, 0) = " + arg(p_.dlq);
+    if (range && k_.range) w += " AND " + x + ".created_at > " + after() + " AND " + x + ".created_at < " + before();
+    return w;
+  }
+
+  // Rows of the page's source, as `FROM <this> i`: the table, or with a leading
+  // field the arms (one per value, each ordered and cut at `arm_limit` rows) in
+  // a UNION ALL that the planner merges (Merge Append) in the listing order.
+  // An arm needs its own ORDER BY: a UNION ALL member with a WHERE clause stays
+  // a subquery, planned on its own, and only an ordered subquery gives the
+  // merge ordered input. `extra` is a condition on alias i (the keyset seek).
+  std::string source(const std::string& columns, const std::string& extra, const std::string& order,
+                     const std::string& arm_limit) const {
+    if (lead_ < 0) return "delivery_attempts";
+    std::string u = "(";
+    for (int a = 1; a <= arms(); ++a) {
+      if (a > 1) u += " UNION ALL ";
+      u += "(SELECT " + columns + " FROM delivery_attempts i WHERE " + where("i", a) + extra +
+           " ORDER BY i.created_at " + order + ", i.id " + order + " LIMIT " + arm_limit + ")";
+    }
+    return u + ")";
+  }
+  // The page's filter on `FROM source i` (arms filter inside themselves).
+  std::string outer_where(const std::string& extra) const {
+    if (lead_ < 0) return " WHERE " + where("i", 0) + extra;
+    return "";
+  }
+
+  // The exact total, as a scalar subquery in the page's snapshot.
+  std::string total() const {
+    const bool by_event = k_.values[0] > 0;
+    const bool by_route = k_.values[1] > 0 || k_.values[2] > 0;
+    // Selective by nature: count the event's rows through its index.
+    if (by_event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where("n", 0) + ")";
+    if (!k_.range) return counters(by_route, "");
+    return by_route ? route_range_total() : tenant_range_total();
+  }
+
+ private:
+  // Conditions on a counter table alias k (status, DLQ, routes).
+  std::string counter_where(bool by_route) const {
+    std::string w = "k.org_id = $1 AND k.env_id = $2";
+    for (int f = 1; f < 4; ++f) {
+      if (!k_.values[f] || (f < 3 && !by_route)) continue;
+      const std::string col = std::string("k.") + field_columns[f];
+      w += k_.values[f] == 1 ? " AND " + col + " = " + arg(p_.field[f])
+                             : " AND " + col + " = ANY(" + arg(p_.field[f]) + "::text[])";
+    }
+    if (k_.dlq) w += " AND k.in_dlq = (" + arg(p_.dlq) + "::int4 = 1)";
+    return w;
+  }
+  // Folded all-time counters plus the deltas writers left since the last
+  // compaction (migration 0003), or with `days` (a condition on k.day) the
+  // daily counters and deltas of those days.
+  std::string counters(bool by_route, const std::string& days) const {
+    const std::string where = counter_where(by_route) + days;
+    const std::string folded = by_route ? (days.empty() ? "attempt_counts_by_route" : "attempt_counts_daily_by_route")
+                                        : (days.empty() ? "attempt_counts" : "attempt_counts_daily");
+    const std::string pending = by_route ? "attempt_count_deltas_by_route" : "attempt_count_deltas";
+    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where +
+           " UNION ALL SELECT k.n FROM " + pending + " k WHERE " + where + ") k)";
+  }
+  std::string direct_count(const std::string& bounds) const {
+    return "SELECT count(*) AS n FROM delivery_attempts x WHERE " + where("x", 0, false) + bounds;
+  }
+  // Routes keep daily counters: whole days inside the range from them, the two
+  // partial edge days counted through the route's index.
+  std::string route_range_total() const {
+    const std::string a = after(), b = before();
+    const std::string first_midnight = "(date_trunc('day', " + a + " AT TIME ZONE 'UTC') + interval '1 day')";
+    const std::string last_midnight = "date_trunc('day', " + b + " AT TIME ZONE 'UTC')";
+    const std::string days = " AND k.day >= " + first_midnight + "::date AND k.day < " + last_midnight + "::date";
+    return "(SELECT coalesce(sum(t.n), 0)::int8 FROM (" +
+           direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + first_midnight +
+                        " AT TIME ZONE 'UTC')") +
+           " UNION ALL " +
+           direct_count(" AND x.created_at >= (greatest(" + last_midnight + ", " + first_midnight +
+                        ") AT TIME ZONE 'UTC') AND x.created_at < " + b) +
+           " UNION ALL SELECT " + counters(true, days) + ") t)";
+  }
+  // The tenant's counters by day, hour and minute (migration 0010): (A, B) is
+  // the partial minute after A, whole minutes up to the first whole hour, whole
+  // hours up to the first whole day, whole days, then back down to the partial
+  // minute before B. Every piece is empty when the range is too short for it,
+  // and the unbounded side of a half-open range (-infinity/infinity) makes its
+  // pieces empty too. Timestamps without time zone are UTC.
+  //
+  // An edge piece longer than half its bucket (more than 30 minutes of an
+  // hour, 12 hours of a day) is read as the whole bucket minus the rest of it:
+  // at most 30 minutely or 12 hourly counters per edge instead of 59 or 23.
+  // Exact, since compaction folds every layer in one transaction (a bucket's
+  // counter is the sum of its finer ones; --check-counters verifies it). Which
+  // form a piece takes depends on the parameters only: both are in the
+  // statement, and the one not taken is cut by a one-time filter.
+  std::string tenant_range_total() const {
+    const std::string a = after(), b = before();
+    const std::string x = "(date_trunc('minute', " + a + " AT TIME ZONE 'UTC') + interval '1 minute')";
+    const std::string y = "date_trunc('minute', " + b + " AT TIME ZONE 'UTC')";
+    const std::string ha = "(date_trunc('hour', " + x + " - interval '1 microsecond') + interval '1 hour')";
+    const std::string hb = "date_trunc('hour', " + y + ")";
+    const std::string da = "(date_trunc('day', " + ha + " - interval '1 microsecond') + interval '1 day')";
+    const std::string db = "date_trunc('day', " + hb + ")";
+    const std::string k = counter_where(false);
+    auto piece = [&](const char* table, const char* col, const std::string& lo, const std::string& hi,
+                     const std::string& when = "", const char* sign = "") {
+      return std::string(" UNION ALL SELECT ") + sign + "k.n FROM " + table + " k WHERE " + k + " AND k." + col +
+             " >= " + lo + " AND k." + col + " < " + hi + (when.empty() ? "" : " AND " + when);
+    };
+    auto bucket = [&](const char* table, const char* col, const std::string& at, const std::string& when) {
+      return std::string(" UNION ALL SELECT k.n FROM ") + table + " k WHERE " + k + " AND k." + col + " = " + at +
+             " AND " + when;
+    };
+    // The edges' complements, when shorter: the leading edge [x, ha) of hour
+    // ha - 1h, the trailing edge [hb, y) of hour hb; the same with hours of days.
+    const std::string m1 = "(" + y + " >= " + ha + " AND " + x + " < " + ha + " - interval '30 minutes')";
+    const std::string m2 = "(" + hb + " >= " + ha + " AND " + y + " > " + hb + " + interval '30 minutes')";
+    const std::string h1 = "(" + hb + " >= " + da + " AND " + ha + " < " + da + " - interval '12 hours')";
+    const std::string h2 = "(" + db + " >= " + da + " AND " + hb + " > " + db + " + interval '12 hours')";
+    const std::string ha_1 = "(" + ha + " - interval '1 hour')", da_1 = "(" + da + " - interval '1 day')";
+    return "(SELECT coalesce(sum(t.n), 0)::int8 FROM (" +
+           direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + x +
+                        " AT TIME ZONE 'UTC')") +
+           " UNION ALL " +
+           direct_count(" AND x.created_at >= (greatest(" + y + ", " + x + ") AT TIME ZONE 'UTC') AND x.created_at < " +
+                        b) +
+           piece("attempt_counts_minutely", "minute", x, "least(" + ha + ", " + y + ")", "NOT " + m1) +
+           bucket("attempt_counts_hourly", "hour", ha_1, m1) +
+           piece("attempt_counts_minutely", "minute", ha_1, x, m1, "-") +
+           piece("attempt_counts_minutely", "minute", "greatest(" + hb + ", " + ha + ")", y, "NOT " + m2) +
+           bucket("attempt_counts_hourly", "hour", hb, m2) +
+           piece("attempt_counts_minutely", "minute", y, hb + " + interval '1 hour'", m2, "-") +
+           piece("attempt_counts_hourly", "hour", ha, "least(" + da + ", " + hb + ")", "NOT " + h1) +
+           bucket("attempt_counts_daily", "day", da_1 + "::date", h1) +
+           piece("attempt_counts_hourly", "hour", da_1, ha, h1, "-") +
+           piece("attempt_counts_hourly", "hour", "greatest(" + db + ", " + da + ")", hb, "NOT " + h2) +
+           bucket("attempt_counts_daily", "day", db + "::date", h2) +
+           piece("attempt_counts_hourly", "hour", hb, db + " + interval '1 day'", h2, "-") +
+           piece("attempt_counts_daily", "day", da + "::date", db + "::date") +
+           piece("attempt_count_deltas", "minute", x, y) + ") t)";
+  }
+
+  shape_key k_;
+  param_slots p_;
+  int lead_;
+};
+
+std::string order_by(const std::string& alias, const std::string& order) {
+  return " ORDER BY " + alias + ".created_at " + order + ", " + alias + ".id " + order;
+}
+
+std::string render_list(const shape_key& key, page_mode mode) {
+  const shape_sql_builder s(key);
+  const param_slots& p = s.slots();
   const std::string limit = arg(p.next);
   const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
   const bool keyset = mode == page_mode::after || mode == page_mode::before;
   const std::string columns = attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4");
-  std::string inner = "SELECT * FROM delivery_attempts i WHERE " + where_clause(p, "i");
+  // An arm brings at most what the page may skip and show.
+  const std::string arm_reach = limit + "::int8 + " + arg(p.next + 1) + "::int8";
+  std::string inner;
   std::string order = "DESC";
   std::string extra_column;
   switch (mode) {
     case page_mode::offset:
-      inner += " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1);
+      inner = "SELECT * FROM " + s.source("*", "", "DESC", arm_reach) + " i" + s.outer_where("") +
+              order_by("i", "DESC") + " LIMIT " + limit + " OFFSET " + arg(p.next + 1);
       break;
     case page_mode::deep_offset:
       // Skip through the index alone (index-only scan of the ordering keys), then
@@ -184,37 +307,152 @@ std::string list_attempts_sql(const attempt_filter& f, page_mode mode) {
       // loop of primary-key look-ups that keeps the order (k's): no hash join
       // over the whole table, no sort. The look-up names the whole primary key
       // (org_id, id, created_at): created_at also prunes it to one partition.
-      return "SELECT " + columns + ", " + total_expression(p) +
-             " AS total FROM (SELECT i.id, i.created_at FROM delivery_attempts i WHERE " + where_clause(p, "i") +
-             " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
+      return "SELECT " + columns + ", " + s.total() + " AS total FROM (SELECT i.id, i.created_at FROM " +
+             s.source("i.id, i.created_at", "", "DESC", arm_reach) + " i" + s.outer_where("") +
+             order_by("i", "DESC") + " LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
              ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
              "AND d.created_at = k.created_at OFFSET 0) a "
              "ORDER BY k.created_at DESC, k.id DESC";
-    case page_mode::after:
+    case page_mode::after: {
       // Both keys in one direction: the row comparison is an index condition of
       // the (..., created_at DESC, id DESC) indexes, so a page one million rows
       // deep starts right at its anchor.
-      inner += " AND (i.created_at, i.id) < " + anchor + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + limit;
+      const std::string seek = " AND (i.created_at, i.id) < " + anchor;
+      inner = "SELECT * FROM " + s.source("*", seek, "DESC", limit) + " i" + s.outer_where(seek) +
+              order_by("i", "DESC") + " LIMIT " + limit;
       break;
-    case page_mode::before:
+    }
+    case page_mode::before: {
       // Read upwards from the anchor (the caller reverses the rows), and say
       // whether anything follows the page: the anchor or rows older than it.
-      inner += " AND (i.created_at, i.id) > " + anchor + " ORDER BY i.created_at ASC, i.id ASC LIMIT " + limit;
+      const std::string seek = " AND (i.created_at, i.id) > " + anchor;
+      inner = "SELECT * FROM " + s.source("*", seek, "ASC", limit) + " i" + s.outer_where(seek) +
+              order_by("i", "ASC") + " LIMIT " + limit;
       order = "ASC";
       // A scalar subquery with ORDER BY/LIMIT rather than EXISTS: the planner
       // keeps the ordered index probe instead of hoping a scan hits a row early.
-      extra_column = ", (SELECT e.id FROM delivery_attempts e WHERE " + where_clause(p, "e") +
-                     " AND (e.created_at, e.id) <= " + anchor +
-                     " ORDER BY e.created_at DESC, e.id DESC LIMIT 1) IS NOT NULL AS has_after";
+      const std::string probe = " AND (i.created_at, i.id) <= " + anchor;
+      extra_column = ", (SELECT i.id FROM " + s.source("i.id, i.created_at", probe, "DESC", "1") + " i" +
+                     s.outer_where(probe) + order_by("i", "DESC") + " LIMIT 1) IS NOT NULL AS has_after";
       break;
+    }
   }
   // The page is cut in a subquery so deep offsets skip rows without reading
   // their large values; the outer ORDER BY repeats the subquery's order, which
   // the planner sees is already satisfied (no sort step). The total is an
   // uncorrelated subquery: computed once, in the same snapshot as the page.
-  return "SELECT " + columns + ", " + total_expression(p) + " AS total" + extra_column + " FROM (" + inner +
-         ") a ORDER BY a.created_at " + order + ", a.id " + order;
+  return "SELECT " + columns + ", " + s.total() + " AS total" + extra_column + " FROM (" + inner + ") a" +
+         order_by("a", order);
 }
+
+std::string render_bare(const shape_key& key, page_mode mode) {
+  const shape_sql_builder s(key);
+  const param_slots& p = s.slots();
+  const std::string limit = arg(p.next);
+  const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
+  switch (mode) {
+    case page_mode::offset:
+    case page_mode::deep_offset: {
+      const std::string reach = limit + "::int8 + " + arg(p.next + 1) + "::int8";
+      return "SELECT * FROM " + s.source("*", "", "DESC", reach) + " i" + s.outer_where("") + order_by("i", "DESC") +
+             " LIMIT " + limit + " OFFSET " + arg(p.next + 1);
+    }
+    case page_mode::after: {
+      const std::string seek = " AND (i.created_at, i.id) < " + anchor;
+      return "SELECT * FROM " + s.source("*", seek, "DESC", limit) + " i" + s.outer_where(seek) +
+             order_by("i", "DESC") + " LIMIT " + limit;
+    }
+    case page_mode::before: {
+      const std::string seek = " AND (i.created_at, i.id) > " + anchor;
+      return "SELECT * FROM " + s.source("*", seek, "ASC", limit) + " i" + s.outer_where(seek) +
+             order_by("i", "ASC") + " LIMIT " + limit;
+    }
+  }
+  return {};
+}
+
+// The statements of one shape, rendered once per thread (no lock on the request
+// path). Shapes are bounded (4 fields of 0-10 values, DLQ, range); a thread
+// keeps the most recent ones, up to max_cached_shapes.
+struct shape_sql {
+  std::string list[4];  // by page_mode
+  std::string count;
+};
+constexpr std::size_t max_cached_shapes = 256;
+
+const shape_sql& sql_for(const attempt_filter& f) {
+  thread_local std::unordered_map<std::uint32_t, shape_sql> cache;
+  const shape_key key = key_of(f);
+  if (auto it = cache.find(key.code()); it != cache.end()) return it->second;
+  if (cache.size() >= max_cached_shapes) cache.clear();  // rare: rendering again is cheap
+  shape_sql s;
+  for (auto m : {page_mode::offset, page_mode::after, page_mode::before, page_mode::deep_offset})
+    s.list[static_cast<int>(m)] = render_list(key, m);
+  s.count = "SELECT " + shape_sql_builder(key).total();
+  return cache.emplace(key.code(), std::move(s)).first->second;
+}
+}  // namespace
+
+namespace detail {
+std::uint32_t filter_shape(const attempt_filter& f) noexcept { return key_of(f).code(); }
+
+filter_sql filter_conditions(const attempt_filter& f, const std::string& x) {
+  const shape_sql_builder s(key_of(f));
+  return {s.where(x, 0), s.slots().next};
+}
+
+std::vector<std::string> filter_params(const tenant_id& tenant, const attempt_filter& f) {
+  std::vector<std::string> p{tenant.org_id, tenant.env_id};
+  for (const auto* list : {&f.event_id, &f.connection_id, &f.destination_id, &f.status}) {
+    if (list->size() == 1) p.push_back(list->front());
+    else if (list->size() > 1) p.push_back(text_array_literal(*list));
+  }
+  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
+  if (f.has_range()) {
+    p.push_back(f.created_after ? timestamp_param(*f.created_after) : "-infinity");
+    p.push_back(f.created_before ? timestamp_param(*f.created_before) : "infinity");
+  }
+  return p;
+}
+}  // namespace detail
+
+bool attempt_filter::valid() const noexcept {
+  for (const auto* list : {&event_id, &connection_id, &destination_id, &status}) {
+    if (list->size() > max_filter_values) return false;
+    for (std::size_t i = 0; i < list->size(); ++i)
+      for (std::size_t j = i + 1; j < list->size(); ++j)
+        if ((*list)[i] == (*list)[j]) return false;
+  }
+  return !(created_after && created_before && *created_after >= *created_before);
+}
+
+std::string timestamp_param(unix_micros t) {
+  const civil_time c = to_civil(t);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02u:%02u:%02u.%06u+00", static_cast<long long>(c.year), c.month,
+                c.day, c.hour, c.minute, c.second, c.micros);
+  return buf;
+}
+
+std::string text_array_literal(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + shape_sql_builder(key_of(f)).total(); }
+
+std::string bare_page_sql(const attempt_filter& f, page_mode mode) { return render_bare(key_of(f), mode); }
+
+std::string list_attempts_sql(const attempt_filter& f, page_mode mode) { return render_list(key_of(f), mode); }
 
 const std::string& find_attempt_sql() {
   static const std::string sql = "SELECT " + attempt_columns("$4::int4") +
@@ -312,6 +550,9 @@ void attempt_rows::set_route_names(int row, route_name connection, route_name de
 
 asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
                                                        const page_request& request, clock::time_point deadline) {
+  if (!request.filter.valid())
+    co_return db_error{errc::protocol_error, "listing filter breaks its preconditions (too many values, duplicates, "
+                                             "or an empty time range)", {}};
   const std::vector<std::string> values = list_attempts_params(tenant, request);
   std::vector<query_param> params(values.begin(), values.end());
   const shape_sql& sql = sql_for(request.filter);

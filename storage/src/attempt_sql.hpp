@@ -6,6 +6,7 @@
 
 #include <hookstream/storage/attempt_repository.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,18 +19,20 @@ std::string attempt_columns(const std::string& cap, const std::string& guard = {
 /// How many columns attempt_columns yields.
 inline constexpr int column_count = 22;
 
-/// Parameter numbers of a filter shape: $1 org, $2 env, then the present filters
-/// in declaration order (0 = absent), then the paging parameters from `next`.
-struct param_slots {
-  int event = 0, connection = 0, destination = 0, status = 0, dlq = 0;
-  int next = 3;  // first paging parameter
-};
-param_slots slots_of(const attempt_filter& f);
 /// "$n".
 std::string arg(int n);
-/// The tenant and filter conditions over alias `x` (a table with delivery_attempts' columns).
-std::string where_clause(const param_slots& p, const std::string& x);
-/// The values of $1.. up to the filters, in slot order, as text.
+
+/// The tenant and filter conditions over alias `x` (a table with
+/// delivery_attempts' columns), exactly the listing's: $1 org, $2 env, then the
+/// filters' parameters; `next` is the first parameter number after them.
+struct filter_sql {
+  std::string where;
+  int next = 3;
+};
+filter_sql filter_conditions(const attempt_filter& f, const std::string& x);
+/// Which SQL filter_conditions renders for `f`: equal codes, equal SQL.
+std::uint32_t filter_shape(const attempt_filter& f) noexcept;
+/// The values of $1.. up to the filters, in parameter order, as text.
 std::vector<std::string> filter_params(const tenant_id& tenant, const attempt_filter& f);
 
 }  // namespace hookstream::storage::detail

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -22,7 +23,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       : executor_(std::move(executor)),
         config_(std::move(config)),
         backoff_(config_.backoff_initial, config_.backoff_max),
-        retry_timer_(executor_) {
+        retry_timer_(executor_.get()) {
     if (config_.max_size == 0) config_.max_size = 1;
     if (config_.max_connecting == 0) config_.max_connecting = 1;
     // Generic plans: PostgreSQL's default keeps re-planning the listing for every
@@ -84,7 +85,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
                          {}};
     }
 
-    waiter w{asio::steady_timer(executor_), alive_since};
+    waiter w{asio::steady_timer(executor_.get()), alive_since};
     w.timer.expires_at(deadline);
     waiters_.push_back(&w);
     open_connections_if_needed();
@@ -115,7 +116,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     if (conn->needs_recovery()) {
       ++recovering_;
       ++stats_.recoveries;
-      asio::co_spawn(executor_, recover_one(shared_from_this(), std::move(conn)), asio::detached);
+      asio::co_spawn(executor_.get(), recover_one(shared_from_this(), std::move(conn)), asio::detached);
       return;
     }
     if (!conn->usable()) {
@@ -143,6 +144,30 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
   void count_retry() noexcept { ++stats_.retries; }
 
+  // A pooled_connection's return, from whatever thread destroys it.
+  void give_back(std::unique_ptr<pg_connection> conn) noexcept {
+    if (executor_.single_threaded() || executor_.running_in_this_thread()) {
+      release(std::move(conn));
+      return;
+    }
+    asio::post(executor_.get(), [self = shared_from_this(), conn = std::move(conn)]() mutable {
+      self->release(std::move(conn));
+    });
+  }
+
+  // Runs `f` on the pool's state now when that is safe (see the header's
+  // threads paragraph), else posts it to the pool's executor.
+  template <class F>
+  void now_or_posted(F f) {
+    if (executor_.single_threaded() || executor_.running_in_this_thread()) {
+      f(*this);
+      return;
+    }
+    asio::post(executor_.get(), [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
+  }
+
+  const serial_executor& executor() const noexcept { return executor_; }
+
   pool_stats stats() const noexcept {
     pool_stats s = stats_;
     s.idle = idle_.size();
@@ -154,7 +179,6 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     return s;
   }
   const pool_config& config() const noexcept { return config_; }
-  const asio::any_io_executor& executor() const noexcept { return executor_; }
   bool known_down() const noexcept { return down_; }
 
  private:
@@ -251,11 +275,11 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
   void start_connect() {
     ++connecting_;
-    asio::co_spawn(executor_, connect_one(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_.get(), connect_one(shared_from_this()), asio::detached);
   }
 
   static asio::awaitable<void> connect_one(std::shared_ptr<pool_state> self) {
-    auto conn = std::make_unique<pg_connection>(self->executor_);
+    auto conn = std::make_unique<pg_connection>(self->executor_.get());
     const auto deadline = clock::now() + self->config_.connect_timeout;
     auto opened = co_await conn->connect(self->config_.conninfo, deadline);
     bool unnamed = self->config_.statements == statement_mode::unnamed;
@@ -319,7 +343,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     waiters_.clear();
   }
 
-  asio::any_io_executor executor_;
+  serial_executor executor_;
   pool_config config_;
   std::string session_setup_;
   std::string statement_prelude_;
@@ -353,32 +377,41 @@ pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexc
 pooled_connection::~pooled_connection() { give_back(); }
 
 void pooled_connection::give_back() noexcept {
-  if (pool_ && conn_) pool_->release(std::move(conn_));
+  if (pool_ && conn_) pool_->give_back(std::move(conn_));
   pool_.reset();
 }
 
 connection_pool::connection_pool(boost::asio::any_io_executor executor, pool_config config)
     : state_(std::make_shared<detail::pool_state>(std::move(executor), std::move(config))) {}
 
-connection_pool::~connection_pool() { state_->close(); }
-
-boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline) {
-  return acquire_alive_since(deadline, clock::time_point::min());
+connection_pool::~connection_pool() {
+  state_->now_or_posted([](detail::pool_state& s) { s.close(); });
 }
 
-boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_alive_since(
-    clock::time_point deadline, clock::time_point alive_since) {
-  // Hold the state for the whole wait: the pool object may be destroyed meanwhile.
-  auto state = state_;
+boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline) {
+  return state_->executor().run(acquire_here(state_, deadline, clock::time_point::min()));
+}
+
+boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_here(shared_state state,
+                                                                                  clock::time_point deadline,
+                                                                                  clock::time_point alive_since) {
+  // `state` (a parameter, so in this frame) holds the pool for the whole wait.
   co_return co_await detail::reporting_cancellation(state->acquire(deadline, alive_since));
 }
 
-void connection_pool::warm_up(std::size_t count) { state_->warm_up(count); }
+void connection_pool::warm_up(std::size_t count) {
+  state_->now_or_posted([count](detail::pool_state& s) { s.warm_up(count); });
+}
 pool_stats connection_pool::stats() const noexcept { return state_->stats(); }
 bool connection_pool::known_down() const noexcept { return state_->known_down(); }
 const pool_config& connection_pool::config() const noexcept { return state_->config(); }
-boost::asio::any_io_executor connection_pool::get_executor() const noexcept { return state_->executor(); }
-void connection_pool::close() { state_->close(); }
-void connection_pool::count_retry() noexcept { state_->count_retry(); }
+void connection_pool::close() {
+  state_->now_or_posted([](detail::pool_state& s) { s.close(); });
+}
+const serial_executor& connection_pool::executor() const noexcept { return state_->executor(); }
+const serial_executor& connection_pool::executor_of(const detail::pool_state& state) noexcept {
+  return state.executor();
+}
+void connection_pool::count_retry(detail::pool_state& state) noexcept { state.count_retry(); }
 
 }  // namespace hookstream::storage

@@ -6,6 +6,7 @@
 #include <hookstream/storage/pg_connection.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -48,7 +49,7 @@ struct resolve_job {
 }  // namespace
 
 pg_connection::pg_connection(asio::any_io_executor executor)
-    : executor_(std::move(executor)), deadline_(executor_, [this] {
+    : executor_(std::move(executor)), deadline_(executor_.get(), [this] {
         // Wakes the pending readiness wait with operation_aborted.
         if (socket_) socket_->cancel();
       }) {}
@@ -139,36 +140,53 @@ db_error pg_connection::interrupted(wait_status why, std::string_view what) {
   return db_error{make_error_code(code), std::move(message), {}};
 }
 
+bool pg_connection::socket_ready(wait_for what) const noexcept {
+  pollfd pfd{PQsocket(conn_), static_cast<short>(what == wait_for::read ? POLLIN : POLLOUT), 0};
+  return ::poll(&pfd, 1, 0) > 0;
+}
+
 asio::awaitable<pg_connection::wait_status> pg_connection::wait_ready(wait_for what) {
   if (deadline_.expired()) co_return wait_status::deadline;
   if (co_await detail::cancellation_requested()) co_return wait_status::cancelled;
   if (what == wait_for::read && tls_pending()) co_return wait_status::ready;
   // Edge-triggered reactor: data that arrived before this wait (and that libpq did
   // not read yet) raises no new edge. Look first; wait only if nothing is there.
-  pollfd pfd{PQsocket(conn_), static_cast<short>(what == wait_for::read ? POLLIN : POLLOUT), 0};
-  if (::poll(&pfd, 1, 0) > 0) {
+  if (socket_ready(what)) {
     // While a large result streams in, data is there again each time libpq has
     // read some (~a socket buffer). Reading it all in one go would hold the event
     // loop for the whole transfer (measured: >100 ms for a 4 MB page), so every
     // few reads the other work queued on this thread gets its turn.
     if (++ready_without_waiting_ % 4 == 0) {
-      co_await asio::post(executor_, asio::use_awaitable);
+      co_await asio::post(executor_.get(), asio::use_awaitable);
       if (deadline_.expired()) co_return wait_status::deadline;
       if (co_await detail::cancellation_requested()) co_return wait_status::cancelled;
     }
     co_return wait_status::ready;
   }
   ready_without_waiting_ = 0;
-  auto [ec] = co_await socket_->async_wait(
-      what == wait_for::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
+  const auto kind =
+      what == wait_for::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
+  bool woken_by_poll = false;
+  auto [ec] = co_await asio::async_initiate<decltype(use_tuple), void(error_code)>(
+      [this, kind, what, &woken_by_poll](auto handler) {
+        socket_->async_wait(kind, std::move(handler));
+        // Another thread may run the reactor (see the header): what arrived
+        // since the poll above may have raised its edge there, before this
+        // wait existed. Registered now, so look once more.
+        if (!executor_.single_threaded() && socket_ready(what)) {
+          woken_by_poll = true;
+          socket_->cancel();
+        }
+      },
       use_tuple);
   if (deadline_.expired()) co_return wait_status::deadline;
   if (co_await detail::cancellation_requested()) co_return wait_status::cancelled;
+  if (woken_by_poll) co_return wait_status::ready;
   co_return ec ? wait_status::failed : wait_status::ready;
 }
 
 asio::awaitable<db_result<void>> pg_connection::connect(std::string conninfo, clock::time_point deadline) {
-  co_return co_await detail::reporting_cancellation(connect_steps(std::move(conninfo), deadline));
+  co_return co_await executor_.run(detail::reporting_cancellation(connect_steps(std::move(conninfo), deadline)));
 }
 
 asio::awaitable<db_result<void>> pg_connection::resolve_and_start(const std::string& conninfo,
@@ -178,7 +196,7 @@ asio::awaitable<db_result<void>> pg_connection::resolve_and_start(const std::str
   const auto& target = std::get<detail::connect_target>(parsed);
 
   const auto& names = target.names_to_resolve();
-  auto job = std::make_shared<resolve_job>(executor_);
+  auto job = std::make_shared<resolve_job>(executor_.get());
   job->addresses.resize(names.size());
   job->pending = names.size();
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -249,14 +267,14 @@ asio::awaitable<db_result<void>> pg_connection::connect_steps(std::string connin
     if (status == PGRES_POLLING_FAILED) co_return connection_error("connect");
     // libpq may switch sockets while it tries the hosts of a multi-host URL, so the
     // descriptor is wrapped afresh for every step and released right after.
-    socket_.emplace(executor_, PQsocket(conn_));
+    socket_.emplace(executor_.get(), PQsocket(conn_));
     auto w = co_await wait_ready(status == PGRES_POLLING_READING ? wait_for::read : wait_for::write);
     socket_->release();
     socket_.reset();
     if (w != wait_status::ready) co_return interrupted(w, "connect");
     status = PQconnectPoll(conn_);
   }
-  socket_.emplace(executor_, PQsocket(conn_));
+  socket_.emplace(executor_.get(), PQsocket(conn_));
   last_alive_ = clock::now();
   co_return db_result<void>{};
 }
@@ -338,7 +356,7 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
 asio::awaitable<db_result<query_result>> pg_connection::execute(std::string_view sql,
                                                                 std::span<const query_param> params,
                                                                 result_format format, clock::time_point deadline) {
-  co_return co_await detail::reporting_cancellation(run_statement(sql, params, format, deadline));
+  co_return co_await executor_.run(detail::reporting_cancellation(run_statement(sql, params, format, deadline)));
 }
 
 asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::string_view sql,
@@ -412,7 +430,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
 
 asio::awaitable<db_result<query_result>> pg_connection::execute_script(std::string_view sql,
                                                                        clock::time_point deadline) {
-  co_return co_await detail::reporting_cancellation(run_script(sql, deadline));
+  co_return co_await executor_.run(detail::reporting_cancellation(run_script(sql, deadline)));
 }
 
 asio::awaitable<db_result<query_result>> pg_connection::run_script(std::string_view sql, clock::time_point deadline) {
@@ -434,7 +452,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_script(std::string_v
 }
 
 asio::awaitable<bool> pg_connection::recover(clock::time_point deadline) {
-  co_return co_await detail::reporting_cancellation(run_recovery(deadline));
+  co_return co_await executor_.run(detail::reporting_cancellation(run_recovery(deadline)));
 }
 
 asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
@@ -496,7 +514,7 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
   // signal is sent, the idle backend takes it before it reads anything new, and
   // ignores it.
   if (cancel_) {
-    asio::steady_timer tick(executor_);
+    asio::steady_timer tick(executor_.get());
     while (cancel_->get() == detail::cancel_outcome::state::pending) {
       if (clock::now() >= deadline) co_return give_up();
       tick.expires_after(std::chrono::milliseconds(1));
@@ -511,7 +529,7 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
 }
 
 asio::awaitable<db_result<bool>> pg_connection::wait_for_notification(clock::time_point deadline) {
-  co_return co_await detail::reporting_cancellation(run_notification_wait(deadline));
+  co_return co_await executor_.run(detail::reporting_cancellation(run_notification_wait(deadline)));
 }
 
 bool pg_connection::take_notifications() noexcept {

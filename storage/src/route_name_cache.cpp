@@ -50,15 +50,15 @@ route_name_cache::route_name_cache(route_name_cache_config config) : config_(con
 
 asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,
                                                            attempt_rows& rows, clock::time_point deadline) {
-  co_return co_await resolve_rows(conn, &tenant, rows, deadline);
+  return conn.executor().run(resolve_here(conn, &tenant, rows, deadline));
 }
 
 asio::awaitable<db_result<void>> route_name_cache::resolve_each_tenant(pg_connection& conn, attempt_rows& rows,
                                                                        clock::time_point deadline) {
-  co_return co_await resolve_rows(conn, nullptr, rows, deadline);
+  return conn.executor().run(resolve_here(conn, nullptr, rows, deadline));
 }
 
-asio::awaitable<db_result<void>> route_name_cache::resolve_rows(pg_connection& conn, const tenant_id* tenant,
+asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& conn, const tenant_id* tenant,
                                                                 attempt_rows& rows, clock::time_point deadline) {
   const int n = rows.size();
   if (n == 0) co_return db_result<void>{};

@@ -7,8 +7,11 @@
 #include "fuzz_support.hpp"
 
 #include <hookstream/server/list_query.hpp>
+#include <hookstream/storage/civil_time.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,28 +48,53 @@ std::string canonical(const hs::list_query& q, bool offset_given) {
   const auto& r = q.request;
   param("limit", std::to_string(r.limit));
   if (offset_given) param("offset", std::to_string(r.offset));
-  if (r.filter.event_id) param("event_id", *r.filter.event_id);
-  if (r.filter.connection_id) param("connection_id", *r.filter.connection_id);
-  if (r.filter.destination_id) param("destination_id", *r.filter.destination_id);
-  if (r.filter.status) param("status", *r.filter.status);
+  auto list = [&](const char* key, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    std::string joined;
+    for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+    param(key, joined);
+  };
+  list("event_id", r.filter.event_id);
+  list("connection_id", r.filter.connection_id);
+  list("destination_id", r.filter.destination_id);
+  list("status", r.filter.status);
   if (r.filter.in_dlq) param("is_dlq", *r.filter.in_dlq ? "1" : "0");
+  // Microseconds since the epoch, back to RFC 3339 (UTC, six fraction digits).
+  auto instant = [&](const char* key, const std::optional<hookstream::storage::unix_micros>& t) {
+    if (!t) return;
+    const auto c = hookstream::storage::to_civil(*t);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u.%06uZ", static_cast<long long>(c.year), c.month,
+                  c.day, c.hour, c.minute, c.second, c.micros);
+    param(key, buf);
+  };
+  instant("created_after", r.filter.created_after);
+  instant("created_before", r.filter.created_before);
   if (q.cursor) param("cursor", *q.cursor);
   return out;
 }
 
-void check_id_filter(const std::optional<std::string>& v) {
-  if (!v) return;
-  FUZZ_CHECK(!v->empty(), "an id filter is empty");
-  FUZZ_CHECK(v->size() <= hs::max_id_filter_bytes, "an id filter is longer than 128 bytes");
-  FUZZ_CHECK(v->find('\0') == std::string::npos, "an id filter holds a NUL byte");
-  FUZZ_CHECK(strict_utf8(*v), "an id filter is not valid UTF-8");
+void check_id_filter(const std::vector<std::string>& values) {
+  FUZZ_CHECK(values.size() <= hs::max_filter_values, "an id filter holds more than 10 values");
+  FUZZ_CHECK(std::is_sorted(values.begin(), values.end()) &&
+                 std::adjacent_find(values.begin(), values.end()) == values.end(),
+             "an id filter's values are not sorted and distinct");
+  for (const auto& v : values) {
+    FUZZ_CHECK(!v.empty(), "an id filter value is empty");
+    FUZZ_CHECK(v.size() <= hs::max_id_filter_bytes, "an id filter value is longer than 128 bytes");
+    FUZZ_CHECK(v.find('\0') == std::string::npos, "an id filter value holds a NUL byte");
+    FUZZ_CHECK(v.find(',') == std::string::npos, "an id filter value holds a comma");
+    FUZZ_CHECK(strict_utf8(v), "an id filter value is not valid UTF-8");
+  }
 }
 
 bool same(const hs::list_query& a, const hs::list_query& b) {
   const auto &x = a.request, &y = b.request;
   return x.limit == y.limit && x.offset == y.offset && x.mode == y.mode && x.filter.event_id == y.filter.event_id &&
          x.filter.connection_id == y.filter.connection_id && x.filter.destination_id == y.filter.destination_id &&
-         x.filter.status == y.filter.status && x.filter.in_dlq == y.filter.in_dlq && a.cursor == b.cursor;
+         x.filter.status == y.filter.status && x.filter.in_dlq == y.filter.in_dlq &&
+         x.filter.created_after == y.filter.created_after && x.filter.created_before == y.filter.created_before &&
+         a.cursor == b.cursor;
 }
 
 }  // namespace
@@ -93,10 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_id_filter(r.filter.event_id);
   check_id_filter(r.filter.connection_id);
   check_id_filter(r.filter.destination_id);
-  if (r.filter.status) {
-    const auto& s = *r.filter.status;
+  for (const auto& s : r.filter.status)
     FUZZ_CHECK(s == "pending" || s == "success" || s == "failed" || s == "retrying", "unknown status accepted");
-  }
+  FUZZ_CHECK(r.filter.valid(), "the parser let through a filter that breaks its preconditions");
   if (q.cursor) {
     FUZZ_CHECK(!q.cursor->empty(), "empty cursor accepted");
     FUZZ_CHECK(r.offset == 0, "cursor accepted together with an offset");

@@ -70,13 +70,13 @@ inline const storage::tenant_id other_tenant{"org_other", "env_fuzz"};
 /// The filter sets cursors are decoded against (seeds exist for each).
 inline std::vector<storage::attempt_filter> filter_sets() {
   std::vector<storage::attempt_filter> sets(4);
-  sets[1].status = "failed";
-  sets[2].event_id = "evt_1";
+  sets[1].status = {"failed"};
+  sets[2].event_id = {"evt_1"};
   sets[2].in_dlq = true;
-  sets[3].event_id = "evt_\xC3\xBC";
-  sets[3].connection_id = "conn_1";
-  sets[3].destination_id = "dst_1";
-  sets[3].status = "retrying";
+  sets[3].event_id = {"evt_\xC3\xBC"};
+  sets[3].connection_id = {"conn_1"};
+  sets[3].destination_id = {"dst_1"};
+  sets[3].status = {"retrying"};
   sets[3].in_dlq = false;
   return sets;
 }

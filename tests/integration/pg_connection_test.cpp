@@ -56,7 +56,7 @@ std::string with_host(const std::string& url, const std::string& from, const std
 BOOST_AUTO_TEST_SUITE(pg_connection)
 
 BOOST_AUTO_TEST_CASE(decodes_binary_values_and_nulls) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     auto opened = co_await conn.connect(test::database_url(), soon());
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(decodes_binary_values_and_nulls) {
 }
 
 BOOST_AUTO_TEST_CASE(prepares_each_statement_once) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(prepares_each_statement_once) {
 }
 
 BOOST_AUTO_TEST_CASE(server_errors_keep_the_connection_usable) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(server_errors_keep_the_connection_usable) {
 }
 
 BOOST_AUTO_TEST_CASE(statement_timeout_is_a_query_timeout_and_the_connection_survives) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(an_interrupted_pipelined_statement_is_recovered) {
 // A client-side deadline answers at once, stops the statement on the server, and
 // the connection comes back for reuse once the cancel has landed.
 BOOST_AUTO_TEST_CASE(client_deadline_cancels_the_statement_and_the_connection_recovers) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::sql_session admin;
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(client_deadline_cancels_the_statement_and_the_connection_re
 // Asio per-operation cancellation (what the listener emits when a client goes
 // away): the caller hears errc::cancelled at once, the server stops the statement.
 BOOST_AUTO_TEST_CASE(cancellation_returns_at_once_and_cancels_the_statement) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::sql_session admin;
   storage::pg_connection conn(io.get_executor());
   test::run_on(io, [&]() -> asio::awaitable<void> {
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(cancellation_returns_at_once_and_cancels_the_statement) {
 
 // Cancelling before the statement reaches the server sends nothing at all.
 BOOST_AUTO_TEST_CASE(a_cancelled_caller_sends_nothing) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   storage::pg_connection conn(io.get_executor());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_caller_sends_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_connection_closed_by_the_server_is_detected_without_waiting) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::sql_session admin;
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(an_idle_connection_closed_by_the_server_is_detected_without
 }
 
 BOOST_AUTO_TEST_CASE(a_server_side_shutdown_of_the_session_is_a_connection_failure) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
@@ -334,7 +334,7 @@ BOOST_AUTO_TEST_CASE(a_server_side_shutdown_of_the_session_is_a_connection_failu
 // DATABASE_URL with a host name: resolved off the event loop, then connected to
 // through hostaddr (libpq's own look-up would block the thread).
 BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_and_connected_to) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   const std::string url = test::database_url();
   const std::string by_name = url.find("@127.0.0.1") != std::string::npos
                                   ? with_host(url, "127.0.0.1", "localhost")
@@ -359,7 +359,7 @@ BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_and_connected_to) {
 // many records, and the bytes OpenSSL decrypted ahead of libpq must be read
 // before waiting on the socket again, or the read stalls until the deadline.
 BOOST_AUTO_TEST_CASE(large_results_arrive_whole_with_or_without_tls) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   const bool tls_expected = test::database_url().find("sslmode=require") != std::string::npos;
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
@@ -385,7 +385,7 @@ BOOST_AUTO_TEST_CASE(large_results_arrive_whole_with_or_without_tls) {
 }
 
 BOOST_AUTO_TEST_CASE(connecting_to_nothing_fails_cleanly) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
     storage::pg_connection conn(io.get_executor());
     // Port 1 on loopback: nothing listens there.
@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE(connecting_to_nothing_fails_cleanly) {
 // io_context. A query sleeps one second in the database while, on the same
 // thread, another connection completes many queries and a timer keeps ticking.
 BOOST_AUTO_TEST_CASE(a_slow_query_does_not_block_other_work_on_the_thread) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   hs_clock::time_point slow_done{}, fast_done{};
   int fast_queries = 0, ticks = 0;
   bool slow_ok = false;

@@ -21,7 +21,7 @@ auto soon() { return storage::clock::now() + 10s; }
 // Reads the tenant's first page and names it with `cache`; returns
 // "connection name|destination name" per row ("-" for null).
 std::vector<std::string> named_page(storage::route_name_cache& cache, const test::test_tenant& t) {
-  asio::io_context io;
+  asio::io_context io(test::io_concurrency_hint());
   return test::run_on(io, [&]() -> asio::awaitable<std::vector<std::string>> {
     storage::pg_connection conn(io.get_executor());
     BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));

@@ -12,9 +12,15 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 
+#include <hookstream/encoding/base64.hpp>
+#include <hookstream/encoding/utf8.hpp>
+
+#include <boost/json/serialize.hpp>
+
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 
 #include <sys/socket.h>
@@ -25,6 +31,34 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 boost::json::value http_result::json() const { return boost::json::parse(body); }
+
+// With HOOKSTREAM_RECORD_RESPONSES=<file>, every answer get() receives is
+// appended to <file> as one JSON line (the file is emptied at the first answer
+// of the process): the OpenAPI contract test validates them all against the
+// document (tests/openapi/validate.mjs). Bodies that are not UTF-8 (gzip) are
+// recorded in base64.
+void record_answer(const std::string& target, const http_result& r) {
+  static const char* path = std::getenv("HOOKSTREAM_RECORD_RESPONSES");
+  if (!path || !*path) return;
+  static std::mutex m;
+  static bool truncated = false;
+  boost::json::object line{{"method", "GET"}, {"target", target}, {"status", r.status}};
+  boost::json::object headers;
+  for (const auto& [name, value] : r.headers) headers[name] = value;
+  line["headers"] = std::move(headers);
+  // Bodies past 256 KiB (the heavy-page tests' megabytes) are left out: the
+  // shapes they hold are the ones small pages show, and copying them here
+  // would inflate the memory those tests measure.
+  constexpr std::size_t max_recorded_body = 256 * 1024;
+  if (r.body.size() > max_recorded_body) line["body_omitted_bytes"] = r.body.size();
+  else if (encoding::is_valid_utf8(r.body)) line["body"] = r.body;
+  else line["body_base64"] = encoding::base64_encode(r.body);
+  const std::string text = boost::json::serialize(line) + "\n";
+  std::lock_guard lock(m);
+  std::ofstream out(path, truncated ? std::ios::app : std::ios::trunc);
+  truncated = true;
+  out << text;
+}
 
 test_server::test_server(unsigned threads, const std::function<void(server::server_config&)>& tweak) {
   server::server_config cfg;
@@ -81,6 +115,7 @@ http_result test_server::get(const std::string& target, const std::vector<std::s
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.headers[name] = std::string(f.value());
   }
+  record_answer(target, out);
   return out;
 }
 

@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_SUITE(keyset_cursor)
 
 BOOST_AUTO_TEST_CASE(round_trips_and_is_url_safe) {
   attempt_filter f;
-  f.status = "failed";
+  f.status = {"failed"};
   f.in_dlq = false;
   for (auto dir : {hs::cursor_direction::next, hs::cursor_direction::prev}) {
     auto c = sample();
@@ -90,25 +90,25 @@ BOOST_AUTO_TEST_CASE(well_formed_checks_shape_only) {
 
 BOOST_AUTO_TEST_CASE(bound_to_its_filters) {
   attempt_filter made_for;
-  made_for.connection_id = "conn_1";
+  made_for.connection_id = {"conn_1"};
   const std::string token = codec.encode(sample(), tenant, made_for);
   attempt_filter other = made_for;
-  other.connection_id = "conn_2";
+  other.connection_id = {"conn_2"};
   BOOST_TEST((error_of(token, tenant, other) == hs::cursor_error::other_filters));
   BOOST_TEST((error_of(token, tenant, {}) == hs::cursor_error::other_filters));
   attempt_filter more = made_for;
-  more.status = "success";
+  more.status = {"success"};
   BOOST_TEST((error_of(token, tenant, more) == hs::cursor_error::other_filters));
   // Same values in different fields are different filters.
   attempt_filter moved;
-  moved.destination_id = "conn_1";
+  moved.destination_id = {"conn_1"};
   BOOST_TEST((error_of(token, tenant, moved) == hs::cursor_error::other_filters));
 }
 
 // Stream cursors (the live tail's ids): their own kind, bound like listing cursors.
 BOOST_AUTO_TEST_CASE(stream_cursors_round_trip_and_are_bound_to_tenant_filters_and_kind) {
   attempt_filter f;
-  f.status = "failed";
+  f.status = {"failed"};
   const auto fp = hs::fingerprint_of(f);
   for (const hookstream::storage::event_position p :
        {hookstream::storage::event_position{0, 0}, hookstream::storage::event_position{748, 3},
@@ -142,6 +142,45 @@ BOOST_AUTO_TEST_CASE(stream_cursors_round_trip_and_are_bound_to_tenant_filters_a
   BOOST_TEST((error_of(token, tenant, f) == hs::cursor_error::malformed));
   BOOST_TEST((refusal("", tenant, fp) == hs::cursor_error::malformed));
   BOOST_TEST((refusal(std::string(5000, 'A'), tenant, fp) == hs::cursor_error::malformed));
+}
+
+BOOST_AUTO_TEST_CASE(value_sets_are_order_independent_and_ranges_are_bound) {
+  attempt_filter made_for;
+  made_for.status = {"failed", "retrying"};
+  made_for.connection_id = {"conn_b", "conn_a"};
+  made_for.created_after = 1795855192929123;
+  const std::string token = codec.encode(sample(), tenant, made_for);
+  // The same sets in another order, or with a value repeated: the same filter.
+  attempt_filter reordered = made_for;
+  reordered.status = {"retrying", "failed", "failed"};
+  reordered.connection_id = {"conn_a", "conn_b"};
+  BOOST_TEST(std::holds_alternative<hs::keyset_cursor>(codec.decode(token, tenant, reordered)));
+  // One value more or less, another value: other filters.
+  attempt_filter fewer = made_for;
+  fewer.status = {"failed"};
+  BOOST_TEST((error_of(token, tenant, fewer) == hs::cursor_error::other_filters));
+  attempt_filter more = made_for;
+  more.status = {"failed", "retrying", "pending"};
+  BOOST_TEST((error_of(token, tenant, more) == hs::cursor_error::other_filters));
+  // Values do not move between fields unnoticed, nor merge ("a,b" is not "a" + "b").
+  attempt_filter merged = made_for;
+  merged.connection_id = {"conn_a,conn_b"};
+  BOOST_TEST((error_of(token, tenant, merged) == hs::cursor_error::other_filters));
+  // The range is part of the filter: moved by a microsecond, dropped, or added.
+  attempt_filter moved = made_for;
+  moved.created_after = *made_for.created_after + 1;
+  BOOST_TEST((error_of(token, tenant, moved) == hs::cursor_error::other_filters));
+  attempt_filter unbounded = made_for;
+  unbounded.created_after.reset();
+  BOOST_TEST((error_of(token, tenant, unbounded) == hs::cursor_error::other_filters));
+  attempt_filter upper = made_for;
+  upper.created_before = 1895855192929123;
+  BOOST_TEST((error_of(token, tenant, upper) == hs::cursor_error::other_filters));
+  // The same instant as the other bound is another filter too.
+  attempt_filter swapped = made_for;
+  swapped.created_before = made_for.created_after;
+  swapped.created_after.reset();
+  BOOST_TEST((error_of(token, tenant, swapped) == hs::cursor_error::other_filters));
 }
 
 BOOST_AUTO_TEST_CASE(short_secrets_are_refused) {

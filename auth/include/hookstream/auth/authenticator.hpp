@@ -15,8 +15,8 @@
 // `invalid_api_key`; a well-formed wrong key and an unknown key take the same
 // path (hash, cache, one indexed look-up).
 //
-// Caching: outcomes are cached per thread (see credential_cache.hpp), so a hot
-// credential needs no connection at all; only a miss acquires one from the pool.
+// Caching: outcomes are cached per authenticator (see credential_cache.hpp), so
+// a hot credential needs no connection at all; only a miss acquires one.
 //
 // Replicas: look-ups go where the read_router sends them, a streaming replica
 // when one is usable. A replica's answer that grants nothing (no such key, a
@@ -25,7 +25,11 @@
 // works at once. A revocation (api_keys.revoked_at), a deleted session or a
 // removed membership therefore takes effect once the replica has replayed it
 // (at most the router's lag bound, --max-replica-lag-ms) plus the cache TTL.
-// Thread-safety: one authenticator per io_context thread, like the pool.
+//
+// Threads: the authenticator's state lives on its primary pool's executor.
+// `authenticate` may be awaited from any executor (it hops onto the pool's, see
+// storage/serial_executor.hpp); `outcome_without_lookup` and the accessors must
+// be called on that executor (api_handler does), or while no thread runs it.
 #pragma once
 
 #include <hookstream/auth/credential_cache.hpp>
@@ -80,6 +84,7 @@ class authenticator {
 
   /// Resolves the request's credential to its tenant. `acquire_deadline` bounds
   /// the wait for a connection (on a cache miss), `deadline` the whole look-up.
+  /// `creds` must stay valid until the returned awaitable completes.
   boost::asio::awaitable<auth_result> authenticate(const request_credentials& creds,
                                                    storage::clock::time_point acquire_deadline,
                                                    storage::clock::time_point deadline);
@@ -108,6 +113,9 @@ class authenticator {
   };
   using plan = std::variant<auth_result, key_lookup, session_lookup>;
   plan plan_for(const request_credentials& creds);
+  boost::asio::awaitable<auth_result> authenticate_here(const request_credentials& creds,
+                                                        storage::clock::time_point acquire_deadline,
+                                                        storage::clock::time_point deadline);
 
   boost::asio::awaitable<auth_result> lookup_api_key(const key_lookup& lookup,
                                                      storage::clock::time_point acquire_deadline,

@@ -1,4 +1,4 @@
-// A small bounded cache of authentication outcomes, one per worker thread.
+// A small bounded cache of authentication outcomes, one per authenticator.
 //
 // Hot credentials cost no database round trip; failures are cached too (for a
 // shorter time) so a client hammering a bad key cannot hammer the database.
@@ -6,8 +6,8 @@
 // trade, and why the TTL is short (default 5 s) and configurable.
 //
 // Bounded: at most `capacity` entries (least recently used go first), whatever
-// the mix of new and repeated keys. Not thread-safe (shared-nothing: one per
-// thread, no locks).
+// the mix of new and repeated keys. Not thread-safe, no locks: it lives on its
+// authenticator's executor (see authenticator.hpp).
 #pragma once
 
 #include <hookstream/storage/attempt_repository.hpp>

@@ -1,7 +1,9 @@
 // The HTTP API of hookstream as a plain request -> response coroutine.
 //
-// This is the piece a gateway embeds: give it a connection pool on your
-// io_context, mount `handle` on your router (or use http_listener), and it serves
+// This is the piece a gateway embeds (docs/embedding.md): give it a connection
+// pool on your io_context, mount `handle` on your router (or use
+// http_listener), or authenticate callers yourself and call
+// `handle_for_tenant`. It serves
 //   GET /v1/delivery-attempts          the filtered, paginated listing
 //   GET /v1/delivery-attempts/stream   the live tail (Server-Sent Events; needs
 //                                      `serve` and a live_tail_hub, see below)
@@ -18,8 +20,9 @@
 //
 // Order of work for the API routes, cheapest refusal first:
 //   1. the request alone: route, method, query string, cursor shape (400/404/405);
-//   2. the credential: from the per-thread cache, else one database look-up,
+//   2. the credential: from the handler's cache, else one database look-up,
 //      throttled per client address when look-ups keep failing (401/403/429);
+//      `handle_for_tenant` skips this step: the gateway named the tenant;
 //   3. the org's rate limit (429), then the cursor's signature for this tenant;
 //   4. the database, on a pooled connection that is given back before the
 //      answer is rendered.
@@ -36,9 +39,26 @@
 // `next_cursor` continues after its last row); large pages are rendered in
 // slices, yielding to the event loop between them.
 //
-// Thread-safety: one api_handler per io_context thread, like its pool; `handle`
-// may run many requests concurrently on that thread. Objects shared between
-// handlers (rate limiters, readiness probe, metrics registry) are thread-safe.
+// Threads: the handler runs on its pool's executor (a strand, unless the pool
+// was given an io_context(1); see storage/serial_executor.hpp). `handle` and
+// `handle_for_tenant` may be awaited from a coroutine on any executor and any
+// thread: off the pool's executor, the request hops onto it and the caller
+// resumes on its own executor with the answer. Many requests may be in flight
+// at once. One handler serializes its requests' CPU work (parsing, rendering,
+// gzip) on that executor: for more cores, make one pool and handler per thread
+// (or per strand) and share between them what must be shared: the rate
+// limiters, the readiness probe, the cursor secret, the metrics registry.
+// `rate_limiter`, `readiness_probe` and `server_metrics` are thread-safe.
+//
+// Lifetimes: the pool, `metrics` and `registry` must outlive the handler and
+// every request it has in flight. The handler object itself may be destroyed
+// while requests are in flight: each request (and http_listener's connections)
+// holds the handler's state until it ends, and finishes normally.
+// Shutdown: stop routing new requests, close the pool (waiting requests answer
+// 503 at once; running statements finish or meet their deadline), wait until
+// `in_flight()` is 0 (http_listener's `begin_shutdown` does this for its own
+// connections), then destroy the handler, the pool and the io_context, in that
+// order.
 #pragma once
 
 #include <hookstream/auth/authenticator.hpp>
@@ -47,9 +67,11 @@
 #include <hookstream/server/metrics.hpp>
 #include <hookstream/server/rate_limiter.hpp>
 #include <hookstream/server/readiness_probe.hpp>
+#include <hookstream/storage/attempt_repository.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/read_router.hpp>
 #include <hookstream/storage/route_name_cache.hpp>
+#include <hookstream/storage/serial_executor.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -106,14 +128,15 @@ struct handler_config {
 
 class api_handler {
  public:
-  /// Every database read on `pool`, which must outlive the handler. `metrics`
-  /// (optional) is this worker's counters; `registry` (optional) renders
-  /// /metrics for all workers.
+  /// Every database read on `pool`, which must outlive the handler and its
+  /// requests. `metrics` (optional) is this handler's counters; `registry`
+  /// (optional) renders /metrics for all.
   api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics = nullptr,
               const metrics_registry* registry = nullptr);
   /// Reads (listings, single attempts, credential look-ups) where `reads` sends
   /// them: read replicas when usable (see read_router.hpp); /readyz asks its
-  /// primary. `reads` and its pools must outlive the handler.
+  /// primary. `reads` and its pools must outlive the handler and its requests;
+  /// the handler runs on the primary pool's executor.
   api_handler(storage::read_router& reads, handler_config config, server_metrics* metrics = nullptr,
               const metrics_registry* registry = nullptr);
   ~api_handler();
@@ -122,7 +145,8 @@ class api_handler {
 
   /// Answers one request. Never throws: an unexpected exception becomes a 500
   /// (logged with the request id). Honours terminal cancellation (e.g. the
-  /// client went away): the database work is abandoned.
+  /// client went away): the database work is abandoned. `request` and
+  /// `context` must stay valid until the returned awaitable completes.
   boost::asio::awaitable<http_response> handle(const http_request& request, const request_context& context);
   /// The same, for a transport that knows nothing beyond the request.
   boost::asio::awaitable<http_response> handle(const http_request& request);
@@ -132,9 +156,35 @@ class api_handler {
   /// responses as usual.
   boost::asio::awaitable<handler_result> serve(const http_request& request, const request_context& context);
 
+  /// Answers one request for a tenant the caller has already authenticated
+  /// (a gateway with its own credentials): exactly what `handle` does (routes,
+  /// validation, the org's rate limit and RateLimit-* headers, cursors bound to
+  /// the tenant, errors and JSON, metrics), except that hookstream's credential
+  /// step is skipped: credential headers (X-API-Key, Authorization, cookies,
+  /// X-Env-Id) are ignored and never answered 401/403. Cursors are the same as
+  /// `handle` makes for that tenant. A tenant with an empty org or environment
+  /// id is a caller bug: answered 500 and logged.
+  boost::asio::awaitable<http_response> handle_for_tenant(const http_request& request, storage::tenant_id tenant,
+                                                          const request_context& context);
+  boost::asio::awaitable<http_response> handle_for_tenant(const http_request& request, storage::tenant_id tenant);
+
+  /// `handle` as a request_handler that keeps the handler's state alive for as
+  /// long as the function object lives (what http_listener mounts).
+  request_handler as_request_handler() const;
+  /// `serve` as a streaming_request_handler, kept alive the same way. A
+  /// streamed answer's body must run on `executor()` (http_listener mounts
+  /// this only when it shares that executor); it holds the handler's state
+  /// until it returns.
+  streaming_request_handler as_streaming_handler() const;
+
+  /// Requests started and not yet answered. Thread-safe.
+  std::size_t in_flight() const noexcept;
+  /// The executor the handler's work runs on (its pool's).
+  const storage::serial_executor& executor() const noexcept;
+
  private:
   struct state;
-  std::unique_ptr<state> state_;
+  std::shared_ptr<state> state_;
 };
 
 }  // namespace hookstream::server

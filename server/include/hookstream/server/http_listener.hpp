@@ -31,12 +31,34 @@
 // requests, let requests in flight finish (their answer says Connection: close),
 // ask streams to end (stop_reason::shutdown plus cancellation of their body), and
 // call `on_drained` once no connection is left. Past `shutdown_timeout` the
-// remaining connections are closed forcibly. Call it on the io_context's thread
-// (e.g. through asio::post).
+// remaining connections are closed forcibly.
+//
+// Threads: the listener and all its connections run on one serial executor
+// (storage/serial_executor.hpp): the handler's own when it mounts an
+// api_handler of the same io_context (no hop per request), else one made from
+// `io` (a strand unless `io` was constructed with concurrency hint 1). So `io`
+// may be run by any number of threads. For HTTP work on several cores at once,
+// run one listener per thread or strand with `reuse_port` (as hookstream-server
+// does). `start` and `begin_shutdown` may be called from any thread (they are
+// dispatched to the listener's executor; `on_drained` runs there); `port` and
+// `open_connections` too.
+//
+// Lifetimes: connections hold the listener's state, so the listener object may
+// be destroyed before they end. Destroying it begins the shutdown (without a
+// callback) unless `begin_shutdown` was called: it stops accepting, so the
+// io_context runs out of work once the connections end. A mounted api_handler is kept alive by them
+// (see api_handler::as_request_handler); a plain `request_handler` must keep
+// whatever it refers to alive until `on_drained`.
+//
+// Streams and threads: a stream's body runs on the listener's executor. A
+// mounted api_handler serves the live tail only when the listener shares its
+// executor (the handler's pool runs on `io`); mounted from another io_context,
+// its stream route answers 501 like `handle`'s.
 #pragma once
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_types.hpp>
+#include <hookstream/storage/serial_executor.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -57,37 +79,37 @@ struct listener_config {
   std::size_t body_limit = 64 * 1024;
 };
 
-/// What serves a parsed request. It runs on the listener's io_context thread.
-using request_handler =
-    std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
-/// The same for handlers that may answer with a streamed response.
-using streaming_request_handler =
-    std::function<boost::asio::awaitable<handler_result>(const http_request&, const request_context&)>;
-
 class http_listener {
  public:
   /// Binds and listens at once (throws boost::system::system_error on failure).
   /// With `reuse_port`, several listeners (one per thread) share the port.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, request_handler handler,
                 listener_config config, bool reuse_port);
+  /// The same for a handler that may answer with streamed responses; it must
+  /// keep whatever it refers to alive until `on_drained`.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
                 streaming_request_handler handler, listener_config config, bool reuse_port);
-  /// Serves `handler` (which must outlive the listener), streams included
-  /// (api_handler::serve).
+  /// Serves `handler` (its state stays alive while connections need it),
+  /// streams included (api_handler::serve) when it runs on `io`.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, api_handler& handler,
                 listener_config config, bool reuse_port);
   ~http_listener();
 
   /// The bound port (useful after binding port 0).
   unsigned short port() const;
-  /// Starts accepting (on the io_context's thread).
+  /// Starts accepting.
   void start();
   void begin_shutdown(std::function<void()> on_drained);
   std::size_t open_connections() const noexcept;
   /// Streamed responses being written now.
   std::size_t open_streams() const noexcept;
+  /// The executor the listener and its connections run on.
+  const storage::serial_executor& executor() const noexcept;
 
  private:
+  http_listener(storage::serial_executor executor, const boost::asio::ip::tcp::endpoint& endpoint,
+                streaming_request_handler handler, listener_config config, bool reuse_port);
+
   struct state;
   std::shared_ptr<state> state_;
 };

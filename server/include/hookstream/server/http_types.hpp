@@ -78,4 +78,12 @@ struct streamed_response {
 /// What a handler that can stream answers.
 using handler_result = std::variant<http_response, streamed_response>;
 
+/// What serves a parsed request (api_handler::handle, or a gateway's router).
+/// The request and context must stay valid until the returned awaitable completes.
+using request_handler =
+    std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
+/// The same for handlers that may answer with a streamed response (api_handler::serve).
+using streaming_request_handler =
+    std::function<boost::asio::awaitable<handler_result>(const http_request&, const request_context&)>;
+
 }  // namespace hookstream::server

@@ -7,8 +7,10 @@
 // where MAC = HMAC-SHA256(secret, everything before it | org | env), truncated.
 // So a cursor cannot be forged or edited, only works for the tenant it was made
 // for (another tenant's cursor fails the MAC, exactly like a forged one), and is
-// bound to the filter set it was made for (the fingerprint says which, so that
-// case gets its own message). `limit` is not bound: it may change between pages.
+// bound to the filter set it was made for, time range included (the fingerprint
+// says which, so that case gets its own message; value lists count as sets:
+// order and repetition do not matter). `limit` is not bound: it may change
+// between pages.
 //
 // Stream cursors (the live tail's `id:` and `Last-Event-ID`) are a second kind
 // with their own version byte, so neither kind is accepted as the other:

@@ -42,7 +42,8 @@
 // (admit(): 429 / 503).
 //
 // Thread-safety: every public member may be called from any thread. The hub's
-// own work runs on its executor, whose io_context must be run by one thread.
+// own work runs serially on its executor (a strand around it unless it is an
+// io_context(1)'s, see storage/serial_executor.hpp), a shard's on its worker's.
 // Lifetime: call stop() and let the executor's thread finish before the hub is
 // destroyed; workers detach (api_handler does) before their io_context goes.
 #pragma once
@@ -145,8 +146,8 @@ enum class admission_refusal {
 
 class live_tail_hub {
  public:
-  /// `executor`: where the listening connection and the reads run (an
-  /// io_context run by one thread). Throws std::invalid_argument for a cursor
+  /// `executor`: where the listening connection and the reads run (made
+  /// serial as storage::serial_executor does). Throws std::invalid_argument for a cursor
   /// secret shorter than 16 bytes.
   live_tail_hub(boost::asio::any_io_executor executor, live_tail_config config);
   ~live_tail_hub();
@@ -160,8 +161,9 @@ class live_tail_hub {
   void stop();
 
   /// A worker's shard, fed from now on with every batch (in order) on
-  /// `worker` (an io_context run by one thread). The shard is used on that
-  /// thread only. Call detach() before that io_context is destroyed.
+  /// `worker`, a serial executor (the api_handler's: its pool's strand or
+  /// io_context(1)). The shard is used on that executor only. Call detach()
+  /// before that io_context is destroyed.
   std::shared_ptr<live_tail_shard> attach(boost::asio::any_io_executor worker);
   void detach(const std::shared_ptr<live_tail_shard>& shard);
 

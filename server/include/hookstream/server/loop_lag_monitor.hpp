@@ -9,8 +9,12 @@
 // since the previous tick, at most the lag). Lag is what clients feel; stall is
 // what hookstream's own code caused.
 //
+// The stall needs the tick to run on the thread of the previous one (a thread's
+// CPU clock means nothing to another): on an io_context that several threads
+// run, ticks that changed threads record the lag only.
+//
 // Cost: one timer wake-up per period (default 20 ms) per thread.
-// Thread-safety: use from the io_context's own thread (start/stop included).
+// Thread-safety: `start` and `stop` on the executor's thread (or before it runs).
 #pragma once
 
 #include <hookstream/server/metrics.hpp>
@@ -19,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <thread>
 
 namespace hookstream::server {
 
@@ -38,6 +43,7 @@ class loop_lag_monitor {
   boost::asio::steady_timer timer_;
   server_metrics& metrics_;
   std::chrono::nanoseconds cpu_at_last_tick_{0};
+  std::thread::id thread_at_last_tick_;
   std::chrono::milliseconds period_;
   bool running_ = false;
 };

@@ -1,7 +1,12 @@
 // Counters for GET /metrics (Prometheus text format, version 0.0.4).
 //
-// Each worker thread owns one `server_metrics` and is its only writer; relaxed
-// atomics let /metrics, served by any worker, read all of them without locks.
+// Each handler (hookstream-server: each worker thread) has its own
+// `server_metrics`. Relaxed atomic adds make the counters safe with any number
+// of writers on any threads, and let /metrics, served by any handler, read all
+// of them without locks. The `publish_*` figures are copies of one pool's
+// state: a `server_metrics` shared by the handlers of several pools shows the
+// last writer's. A `metrics_registry` is filled (`add_worker`) before serving
+// starts and fixed afterwards.
 #pragma once
 
 #include <hookstream/storage/connection_pool.hpp>
@@ -13,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +38,9 @@ class server_metrics {
 
   void observe_request(unsigned status, std::chrono::steady_clock::duration elapsed) noexcept;
   /// How late the worker's loop ran a timer, and how much of that the loop
-  /// itself was busy (see loop_lag_monitor.hpp).
-  void observe_loop_lag(std::chrono::steady_clock::duration lag, std::chrono::steady_clock::duration stall) noexcept;
+  /// itself was busy (see loop_lag_monitor.hpp; nullopt: not known).
+  void observe_loop_lag(std::chrono::steady_clock::duration lag,
+                        std::optional<std::chrono::steady_clock::duration> stall) noexcept;
   void in_flight_delta(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   /// Copies the pool's figures so other threads can read them.
   void publish_pool(const storage::pool_stats& s) noexcept;
@@ -50,7 +57,7 @@ class server_metrics {
   friend class metrics_registry;
   template <class T>
   static void add(std::atomic<T>& a, T v) noexcept {
-    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);  // single writer
+    a.fetch_add(v, std::memory_order_relaxed);
   }
   std::array<std::atomic<std::uint64_t>, 6> by_status_class_{};  // index 1..5 = 1xx..5xx
   std::array<std::atomic<std::uint64_t>, latency_bounds.size() + 1> latency_{};

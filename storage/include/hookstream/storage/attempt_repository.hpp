@@ -37,13 +37,29 @@ struct tenant_id {
   std::string env_id;
 };
 
-/// The endpoint's filters; an empty optional means "not filtered". Combined with AND.
+/// Most values one field of attempt_filter may hold.
+inline constexpr std::size_t max_filter_values = 10;
+
+/// The endpoint's filters. An empty list or optional means "not filtered"; the
+/// values of one list combine with OR, the fields with AND.
+///
+/// Preconditions (the query-string parser guarantees them; list_attempts
+/// refuses a filter that breaks them with errc::protocol_error): every list
+/// holds at most max_filter_values distinct values, and created_after <
+/// created_before when both are set. The order of a list's values does not
+/// matter.
 struct attempt_filter {
-  std::optional<std::string> event_id;
-  std::optional<std::string> connection_id;
-  std::optional<std::string> destination_id;
-  std::optional<std::string> status;  ///< pending | success | failed | retrying
+  std::vector<std::string> event_id;
+  std::vector<std::string> connection_id;
+  std::vector<std::string> destination_id;
+  std::vector<std::string> status;    ///< pending | success | failed | retrying
   std::optional<bool> in_dlq;         ///< true: DLQ only; false: not in the DLQ
+  std::optional<unix_micros> created_after;   ///< only attempts created after it (exclusive)
+  std::optional<unix_micros> created_before;  ///< only attempts created before it (exclusive)
+
+  bool has_range() const noexcept { return created_after || created_before; }
+  /// True when the filter meets the preconditions above.
+  bool valid() const noexcept;
 };
 
 /// A row's place in the listing order (created_at DESC, id DESC).
@@ -143,10 +159,16 @@ struct attempt_page {
   bool has_before = false;   ///< attempts exist before the first row of this page
 };
 
-/// SQL of the listing for one filter shape and mode (parameters: $1 org, $2 env,
-/// the present filters in declaration order, then limit and offset, or limit,
-/// anchor time and anchor id, and last the field cap). Exposed so the bench
-/// suite runs the very statement the server sends.
+/// SQL of the listing for one filter shape and mode. The shape is which fields
+/// are present, whether a field holds one value or several (and how many, for
+/// the first field with several: the page merges one ordered index scan per
+/// value of it), and whether a time range is set; the values themselves are
+/// parameters. Parameters: $1 org, $2 env, one per present field in declaration
+/// order (a value as text; several values as a text[] literal), with a range
+/// created_after and created_before (a missing bound is -infinity / infinity),
+/// then limit and offset, or limit, anchor time and anchor id, and last the
+/// field cap. Exposed so the bench suite runs the very statement the server
+/// sends.
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
 /// The cheapest statement that could serve the same page: the page's rows and
 /// nothing else (no names, no total, no cuts). Parameters as list_attempts_sql's,
@@ -161,6 +183,10 @@ std::string count_attempts_sql(const attempt_filter& filter);
 const std::string& find_attempt_sql();
 /// The parameters `list_attempts_sql` expects, as text, in order.
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& request);
+/// A PostgreSQL text[] literal holding `values` (every element quoted).
+std::string text_array_literal(const std::vector<std::string>& values);
+/// A timestamptz parameter in text form, exact to the microsecond.
+std::string timestamp_param(unix_micros t);
 
 boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
                                                               const page_request& request,

@@ -44,4 +44,21 @@ constexpr civil_time to_civil(unix_micros t) noexcept {
   return civil_time{y, m, d, secs / 3600, secs / 60 % 60, secs % 60, static_cast<unsigned>(rem % 1'000'000)};
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// days-from-civil). Precondition: `month` 1..12, `day` 1..31.
+constexpr std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept {
+  year -= month <= 2 ? 1 : 0;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// The instant of UTC calendar fields; the inverse of to_civil for years 0000..9999.
+constexpr unix_micros from_civil(const civil_time& c) noexcept {
+  return (days_from_civil(c.year, c.month, c.day) * 86'400 + c.hour * 3600 + c.minute * 60 + c.second) * 1'000'000 +
+         c.micros;
+}
+
 }  // namespace hookstream::storage

@@ -1,8 +1,19 @@
 // A bounded pool of non-blocking PostgreSQL connections for one event loop.
 //
-// hookstream is shared-nothing per thread: each thread runs its own io_context and
-// owns one pool, so nothing here takes a lock. A pool must only be used from the
-// thread running its executor's io_context (see pg_connection.hpp for why).
+// Threads: nothing here takes a lock. The pool and its connections run on one
+// `serial_executor` made from the executor it is given (serial_executor.hpp):
+// an io_context(1) run by one thread is used as it is (hookstream-server: one
+// io_context, pool and handler per thread); any other io_context, run by any
+// number of threads, gets a strand, so no two of the pool's handlers ever run
+// at once. `acquire` and `with_connection` may be awaited from a coroutine on
+// any executor: off the pool's executor they hop onto it (`with_connection`
+// runs `work` there too) and the caller resumes on its own executor.
+// A `pooled_connection` may be destroyed on any thread: off the pool's
+// executor, its return is posted there. `close()`, `warm_up()` and the
+// destructor may be called from any thread: on the executor (or for an
+// io_context(1), from any thread while it is not being run) they act at once,
+// else they are posted to it. `stats()` reads plain counters: call it on the
+// pool's executor, or while no thread runs it.
 //
 // Limits, all explicit (`pool_config`):
 //  - at most `max_size` connections, open, opening, or being recovered after a
@@ -49,10 +60,15 @@
 // Lifetime: `pooled_connection` keeps the pool's state alive, so a connection
 // handed out may outlive the `connection_pool` object; `close()` (or destroying the
 // pool) fails queued waiters with `errc::pool_closed` and closes idle connections.
+// Operations in flight hold the pool's state too: destroying the pool object
+// while coroutines wait in `acquire` fails them with `pool_closed`, and work
+// running on a loaned connection finishes; the connection is closed when it
+// comes back. Destroy the pool before its io_context.
 #pragma once
 
 #include <hookstream/storage/error.hpp>
 #include <hookstream/storage/pg_connection.hpp>
+#include <hookstream/storage/serial_executor.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -152,6 +168,8 @@ class pooled_connection {
 
 class connection_pool {
  public:
+  /// Runs on `serial_executor(executor)` (a strand unless `executor` belongs to
+  /// an io_context(1)).
   connection_pool(boost::asio::any_io_executor executor, pool_config config);
   ~connection_pool();
   connection_pool(const connection_pool&) = delete;
@@ -165,7 +183,9 @@ class connection_pool {
 
   /// Acquires a connection, runs `work(pg_connection&)` on it and returns its
   /// result, releasing the connection as soon as `work` returns (results own
-  /// their data and outlive it). `work` returns `awaitable<db_result<T>>`.
+  /// their data and outlive it). `work` returns `awaitable<db_result<T>>` and
+  /// runs on the pool's executor (captured references must stay valid until
+  /// the returned awaitable completes, as they do when it is awaited at once).
   ///
   /// Retry: when `work` fails with `connection_failed` before any result arrived
   /// on the connection (the server closed it: a restart, a failover, a terminated
@@ -187,40 +207,54 @@ class connection_pool {
   /// is open): `acquire` would fail at once. Cheaper than `stats()`.
   bool known_down() const noexcept;
   const pool_config& config() const noexcept;
-  /// The executor the pool was made with (its io_context's single thread).
-  boost::asio::any_io_executor get_executor() const noexcept;
   /// Fails waiters with `pool_closed` and closes idle connections; loaned
   /// connections are closed when they come back.
   void close();
+  /// The executor the pool and its connections run on.
+  const serial_executor& executor() const noexcept;
 
  private:
-  // Like acquire, but lends only a connection the server proved alive at or after
-  // `alive_since`.
-  boost::asio::awaitable<db_result<pooled_connection>> acquire_alive_since(clock::time_point deadline,
-                                                                           clock::time_point alive_since);
-  void count_retry() noexcept;
+  using shared_state = std::shared_ptr<detail::pool_state>;
+  // Static, taking the state: an operation in flight never touches the pool
+  // object again, which may be destroyed meanwhile.
+  static boost::asio::awaitable<db_result<pooled_connection>> acquire_here(shared_state state,
+                                                                            clock::time_point deadline,
+                                                                            clock::time_point alive_since);
+  template <class Work, class Result>
+  static boost::asio::awaitable<Result> with_connection_here(shared_state state, Work work,
+                                                             clock::time_point acquire_deadline);
+  static const serial_executor& executor_of(const detail::pool_state& state) noexcept;
+  static void count_retry(detail::pool_state& state) noexcept;
 
-  std::shared_ptr<detail::pool_state> state_;
+  shared_state state_;
 };
 
 template <class Work>
 auto connection_pool::with_connection(Work work, clock::time_point acquire_deadline)
     -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type> {
   using result_type = typename std::invoke_result_t<Work&, pg_connection&>::value_type;
-  auto conn = co_await acquire(acquire_deadline);
-  if (!conn) co_return result_type(conn.error());
+  // Not a coroutine: the state is taken now, while the pool object surely exists.
+  const serial_executor& executor = executor_of(*state_);
+  return executor.run(with_connection_here<Work, result_type>(state_, std::move(work), acquire_deadline));
+}
+
+template <class Work, class Result>
+boost::asio::awaitable<Result> connection_pool::with_connection_here(shared_state state, Work work,
+                                                                     clock::time_point acquire_deadline) {
+  auto conn = co_await acquire_here(state, acquire_deadline, clock::time_point::min());
+  if (!conn) co_return Result(conn.error());
   const auto results_before = (*conn)->results_received();
-  result_type first = co_await work(**conn);
+  Result first = co_await work(**conn);
   const bool retry = !first && first.error().code == errc::connection_failed &&
                      (*conn)->results_received() == results_before;
   const auto failed_at = clock::now();
   *conn = pooled_connection{};  // released (and, being closed, dropped) now
   if (!retry) co_return first;
 
-  count_retry();
-  auto fresh = co_await acquire_alive_since(acquire_deadline, failed_at);
-  if (!fresh) co_return result_type(fresh.error());
-  result_type second = co_await work(**fresh);
+  count_retry(*state);
+  auto fresh = co_await acquire_here(state, acquire_deadline, failed_at);
+  if (!fresh) co_return Result(fresh.error());
+  Result second = co_await work(**fresh);
   *fresh = pooled_connection{};
   co_return second;
 }

@@ -16,10 +16,17 @@
 // unread, and with TLS we first ask OpenSSL whether it holds decrypted bytes that
 // libpq has not taken yet (SSL_has_pending): those are invisible to poll(2).
 //
-// Thread-safety: a connection is used by one coroutine at a time, on an executor
-// whose `io_context` is run by one thread (hookstream runs one io_context per
-// thread). That matters beyond data races: the poll-before-wait check above is
-// race-free only when the reactor cannot run on another thread in between.
+// Threads: the connection runs on a `serial_executor` made from the executor it
+// is given (see serial_executor.hpp): as it is for an io_context(1), else a
+// strand. Its operations may be awaited from a coroutine on any executor (off
+// the connection's executor, each call hops onto it); one operation at a time.
+// When another thread may run the reactor (a strand on an io_context that
+// several threads run), the poll-before-wait check above is not enough: data
+// arriving between the poll and the wait's registration raises its edge on that
+// other thread, with no wait to complete. So once the wait is registered the
+// socket is polled again, and the wait is woken if data is there.
+// The synchronous members (`check_alive`, `close`, the accessors) and the
+// destructor: on the connection's executor, or while no thread runs it.
 //
 // Deadlines and cancellation: every operation takes a deadline, and `connect`,
 // `execute` and `execute_script` honour Asio per-operation cancellation of the
@@ -50,6 +57,7 @@
 #include <hookstream/storage/detail/operation_deadline.hpp>
 #include <hookstream/storage/error.hpp>
 #include <hookstream/storage/query_result.hpp>
+#include <hookstream/storage/serial_executor.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -81,6 +89,7 @@ class cancel_outcome;
 
 class pg_connection {
  public:
+  /// Runs on `serial_executor(executor)`.
   explicit pg_connection(boost::asio::any_io_executor executor);
   ~pg_connection();
   pg_connection(const pg_connection&) = delete;
@@ -165,11 +174,14 @@ class pg_connection {
   bool tls_in_use() const noexcept;
 
   std::size_t prepared_statements() const noexcept { return statements_.size(); }
+  /// The executor this connection's work runs on.
+  const serial_executor& executor() const noexcept { return executor_; }
 
  private:
   enum class wait_for { read, write };
   enum class wait_status { ready, deadline, cancelled, failed };
   boost::asio::awaitable<wait_status> wait_ready(wait_for what);
+  bool socket_ready(wait_for what) const noexcept;
   boost::asio::awaitable<db_result<void>> resolve_and_start(const std::string& conninfo, clock::time_point deadline);
   boost::asio::awaitable<db_result<void>> connect_steps(std::string conninfo, clock::time_point deadline);
   boost::asio::awaitable<db_result<query_result>> run_statement(std::string_view sql,
@@ -188,7 +200,7 @@ class pg_connection {
   db_error connection_error(std::string_view what);
   static void on_notice(void* self, const struct pg_result* notice);
 
-  boost::asio::any_io_executor executor_;
+  serial_executor executor_;
   ::pg_conn* conn_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   detail::operation_deadline deadline_;

@@ -14,8 +14,11 @@
 // filters on all three, so a route of another tenant that shares an id never
 // lends its name.
 //
-// Bounded (`capacity` entries, least recently used go first). Not thread-safe:
-// one cache per thread, like the connection pool.
+// Bounded (`capacity` entries, least recently used go first). Threads: the
+// cache's state lives on the executor of the connections it is given: use one
+// cache per connection pool. `resolve` may be awaited from any executor (it
+// hops onto the connection's); the accessors read plain counters (on that
+// executor, or while no thread runs it).
 #pragma once
 
 #include <hookstream/storage/attempt_repository.hpp>
@@ -61,9 +64,10 @@ class route_name_cache {
   std::uint64_t queries() const noexcept { return queries_; }
 
  private:
-  // `tenant` null: each row's own.
-  boost::asio::awaitable<db_result<void>> resolve_rows(pg_connection& conn, const tenant_id* tenant,
+  // Runs on conn's executor. `tenant` null: each row's own.
+  boost::asio::awaitable<db_result<void>> resolve_here(pg_connection& conn, const tenant_id* tenant,
                                                        attempt_rows& rows, clock::time_point deadline);
+
   route_name_cache_config config_;
   ttl_cache<route_name> cache_;
   std::string key_;  // reused buffer: building a key allocates nothing once grown

@@ -1,14 +1,14 @@
 // A bounded cache of what the database said, with a time-to-live per entry.
 //
-// Used per worker thread for credentials (auth::credential_cache) and for the
-// names of connections and destinations (route_name_cache): a hot key costs no
-// round trip, and a change in the database shows within the entry's TTL.
+// Used per handler for credentials (auth::credential_cache) and for the names
+// of connections and destinations (route_name_cache): a hot key costs no round
+// trip, and a change in the database shows within the entry's TTL.
 //
 // Bounded: never more than `capacity` entries. A full cache evicts the least
 // recently used entry; an expired entry counts as absent and is replaced in
 // place. Lookups take a `std::string_view` and allocate nothing.
 //
-// Not thread-safe: one cache per thread (hookstream is shared-nothing per thread).
+// Not thread-safe, no locks: its owner keeps it on one serial executor.
 #pragma once
 
 #include <chrono>
