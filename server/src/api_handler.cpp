@@ -2,6 +2,7 @@
 #include "cors.hpp"
 #include "endpoint_table.hpp"
 #include "response_compression.hpp"
+#include "stream_endpoint.hpp"
 
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/http_errors.hpp>
@@ -60,24 +61,40 @@ struct api_handler::state {
         readiness(config.readiness ? config.readiness : std::make_shared<readiness_probe>()),
         cors(config.cors_origins),
         attempts(router, config),
+        // The catch-up reads the log on the primary: a standby may not have
+        // replayed up to the position the live tail (on the primary) reached.
+        stream(router.primary(), config),
         metrics(m),
         registry(r) {}
 
   // Not a coroutine: takes the state now, while the handler object surely
-  // exists; the request then owns it until its answer.
-  static asio::awaitable<http_response> serve(const std::shared_ptr<state>& self, const http_request& req,
+  // exists; the request then owns it until its answer. Only with `can_stream`
+  // may the answer be a stream.
+  static asio::awaitable<handler_result> serve(const std::shared_ptr<state>& self, const http_request& req,
+                                               const request_context& ctx, std::optional<storage::tenant_id> tenant,
+                                               bool can_stream) {
+    return self->router.primary().executor().run(answer(self, req, ctx, std::move(tenant), can_stream));
+  }
+  // `serve` for a whole response.
+  static asio::awaitable<http_response> whole(const std::shared_ptr<state>& self, const http_request& req,
                                               const request_context& ctx, std::optional<storage::tenant_id> tenant) {
-    return self->router.primary().executor().run(answer(self, req, ctx, std::move(tenant)));
+    return whole_answer(serve(self, req, ctx, std::move(tenant), false));
+  }
+  static asio::awaitable<http_response> whole_answer(asio::awaitable<handler_result> pending) {
+    handler_result r = co_await std::move(pending);
+    co_return std::move(std::get<http_response>(r));
   }
   // On the primary pool's executor from here on (replica pools hop onto their own).
-  static asio::awaitable<http_response> answer(std::shared_ptr<state> self, const http_request& req,
-                                               const request_context& ctx, std::optional<storage::tenant_id> tenant);
-  asio::awaitable<http_response> route(const http_request& req, const request_context& ctx,
-                                       const storage::tenant_id* tenant, const std::string& request_id);
+  static asio::awaitable<handler_result> answer(std::shared_ptr<state> self, const http_request& req,
+                                                const request_context& ctx, std::optional<storage::tenant_id> tenant,
+                                                bool can_stream);
+  asio::awaitable<handler_result> route(const http_request& req, const request_context& ctx,
+                                        const storage::tenant_id* tenant, const std::string& request_id,
+                                        bool can_stream);
   asio::awaitable<http_response> readyz(const std::string& request_id);
-  asio::awaitable<http_response> serve_api(const http_request& req, const request_context& ctx,
-                                           const storage::tenant_id* tenant, const endpoint_match& match,
-                                           std::string_view query, const std::string& request_id);
+  asio::awaitable<handler_result> serve_api(const http_request& req, const request_context& ctx,
+                                            const storage::tenant_id* tenant, const endpoint_match& match,
+                                            std::string_view query, const std::string& request_id, bool can_stream);
   // The tenant of the request's credential, or the answer that refuses it.
   asio::awaitable<std::variant<storage::tenant_id, http_response>> authenticate(const auth::request_credentials& creds,
                                                                                  const request_context& ctx,
@@ -92,6 +109,7 @@ struct api_handler::state {
   std::shared_ptr<readiness_probe> readiness;
   cors_policy cors;
   attempts_endpoint attempts;
+  stream_endpoint stream;
   server_metrics* metrics;
   const metrics_registry* registry;
   std::atomic<std::size_t> in_flight{0};
@@ -117,25 +135,35 @@ const request_context unknown_transport;
 }  // namespace
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request) {
-  return state::serve(state_, request, unknown_transport, std::nullopt);
+  return state::whole(state_, request, unknown_transport, std::nullopt);
 }
 
 asio::awaitable<http_response> api_handler::handle(const http_request& request, const request_context& context) {
-  return state::serve(state_, request, context, std::nullopt);
+  return state::whole(state_, request, context, std::nullopt);
+}
+
+asio::awaitable<handler_result> api_handler::serve(const http_request& request, const request_context& context) {
+  return state::serve(state_, request, context, std::nullopt, true);
 }
 
 asio::awaitable<http_response> api_handler::handle_for_tenant(const http_request& request, storage::tenant_id tenant,
                                                               const request_context& context) {
-  return state::serve(state_, request, context, std::move(tenant));
+  return state::whole(state_, request, context, std::move(tenant));
 }
 
 asio::awaitable<http_response> api_handler::handle_for_tenant(const http_request& request, storage::tenant_id tenant) {
-  return state::serve(state_, request, unknown_transport, std::move(tenant));
+  return state::whole(state_, request, unknown_transport, std::move(tenant));
 }
 
 request_handler api_handler::as_request_handler() const {
   return [self = state_](const http_request& request, const request_context& context) {
-    return state::serve(self, request, context, std::nullopt);
+    return state::whole(self, request, context, std::nullopt);
+  };
+}
+
+streaming_request_handler api_handler::as_streaming_handler() const {
+  return [self = state_](const http_request& request, const request_context& context) {
+    return state::serve(self, request, context, std::nullopt, true);
   };
 }
 
@@ -143,9 +171,9 @@ std::size_t api_handler::in_flight() const noexcept { return state_->in_flight.l
 
 const storage::serial_executor& api_handler::executor() const noexcept { return state_->router.primary().executor(); }
 
-asio::awaitable<http_response> api_handler::state::answer(std::shared_ptr<state> self, const http_request& request,
-                                                          const request_context& context,
-                                                          std::optional<storage::tenant_id> tenant) {
+asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state> self, const http_request& request,
+                                                           const request_context& context,
+                                                           std::optional<storage::tenant_id> tenant, bool can_stream) {
   // Cancellation (a client that hung up) makes the database steps return
   // errc::cancelled; no step should throw for it.
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -157,34 +185,43 @@ asio::awaitable<http_response> api_handler::state::answer(std::shared_ptr<state>
 
   s.in_flight.fetch_add(1, std::memory_order_relaxed);
   if (s.metrics) s.metrics->in_flight_delta(1);
-  http_response res;
+  handler_result answer;
   try {
-    res = co_await s.route(request, context, tenant ? &*tenant : nullptr, request_id);
+    answer = co_await s.route(request, context, tenant ? &*tenant : nullptr, request_id, can_stream);
   } catch (const std::exception& e) {
     // Nothing a client sends should get here; if it does, answer and keep serving.
     std::fprintf(stderr, "request %s: unexpected exception: %s\n", request_id.c_str(), e.what());
-    res = error_response(http::status::internal_server_error, "internal error", request_id);
+    answer = error_response(http::status::internal_server_error, "internal error", request_id);
   } catch (...) {
     std::fprintf(stderr, "request %s: unexpected exception of unknown type\n", request_id.c_str());
-    res = error_response(http::status::internal_server_error, "internal error", request_id);
+    answer = error_response(http::status::internal_server_error, "internal error", request_id);
   }
-  s.cors.add_headers(request, res);
-  compress_if_accepted(request, res, s.config.gzip_min_bytes);
+  // A stream's head is all there is to decorate: its body is never compressed
+  // (events must reach the client as they are written).
+  http_response& head = std::holds_alternative<http_response>(answer) ? std::get<http_response>(answer)
+                                                                       : std::get<streamed_response>(answer).head;
+  s.cors.add_headers(request, head);
+  if (std::holds_alternative<http_response>(answer)) compress_if_accepted(request, head, s.config.gzip_min_bytes);
   if (s.metrics) {
     s.metrics->in_flight_delta(-1);
-    s.metrics->observe_request(res.result_int(), clock::now() - started);
+    s.metrics->observe_request(head.result_int(), clock::now() - started);
     s.metrics->publish_pool(s.router.primary().stats());
     s.metrics->publish_reads(s.router);
     s.metrics->publish_auth(s.authenticator.lookups());
     s.metrics->publish_readiness_checks(s.readiness->checks());
   }
   s.in_flight.fetch_sub(1, std::memory_order_relaxed);
-  co_return res;
+  if (auto* streamed = std::get_if<streamed_response>(&answer)) {
+    // The body runs on stream_endpoint's state: the stream holds the handler's
+    // state until it ends, like a request does.
+    streamed->body = [self, body = std::move(streamed->body)](body_stream& out) { return body(out); };
+  }
+  co_return answer;
 }
 
-asio::awaitable<http_response> api_handler::state::route(const http_request& req, const request_context& ctx,
-                                                         const storage::tenant_id* tenant,
-                                                         const std::string& request_id) {
+asio::awaitable<handler_result> api_handler::state::route(const http_request& req, const request_context& ctx,
+                                                          const storage::tenant_id* tenant,
+                                                          const std::string& request_id, bool can_stream) {
   const std::string_view target = req.target();
   const auto qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
@@ -206,7 +243,9 @@ asio::awaitable<http_response> api_handler::state::route(const http_request& req
     case endpoint::readyz: co_return co_await readyz(request_id);
     case endpoint::openapi: co_return make_response(http::status::ok, openapi_document(), request_id);
     case endpoint::list_attempts:
-    case endpoint::get_attempt: co_return co_await serve_api(req, ctx, tenant, *match, query, request_id);
+    case endpoint::stream_attempts:
+    case endpoint::get_attempt:
+      co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream);
   }
   co_return error_response(http::status::not_found, "no such endpoint", request_id);
 }
@@ -227,16 +266,28 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
   co_return res;
 }
 
-asio::awaitable<http_response> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
-                                                             const storage::tenant_id* resolved,
-                                                             const endpoint_match& match, std::string_view query,
-                                                             const std::string& request_id) {
+asio::awaitable<handler_result> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
+                                                              const storage::tenant_id* resolved,
+                                                              const endpoint_match& match, std::string_view query,
+                                                              const std::string& request_id, bool can_stream) {
   // 1. What the request alone decides: no credential, no database yet.
   std::optional<list_query> listing;
+  std::optional<stream_query> streaming;
   if (match.target == endpoint::list_attempts) {
     auto parsed = attempts.parse_listing(query, request_id);
     if (auto* refused = std::get_if<http_response>(&parsed)) co_return std::move(*refused);
     listing = std::move(std::get<list_query>(parsed));
+  } else if (match.target == endpoint::stream_attempts) {
+    if (!can_stream)
+      co_return error_response(http::status::not_implemented,
+                               "the live tail needs a transport that streams: serve it with api_handler::serve "
+                               "(http_listener does)",
+                               request_id);
+    std::string_view last_event_id;
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) last_event_id = it->value();
+    auto parsed = stream.parse(query, last_event_id, request_id);
+    if (auto* refused = std::get_if<http_response>(&parsed)) co_return std::move(*refused);
+    streaming = std::move(std::get<stream_query>(parsed));
   } else if (!attempts_endpoint::plausible_attempt_id(match.id)) {
     co_return error_response(http::status::not_found, "no such delivery attempt", request_id);
   }
@@ -273,7 +324,15 @@ asio::awaitable<http_response> api_handler::state::serve_api(const http_request&
   }
 
   // 4. The work.
-  // (Two statements, not ?: with a co_await on each side, which GCC 12 miscompiles.)
+  // (Separate statements, not ?: with a co_await on each side, which GCC 12 miscompiles.)
+  if (streaming) {
+    handler_result opened = co_await stream.open(tenant, std::move(*streaming), scope);
+    if (org_limiter->enabled()) {
+      if (auto* head = std::get_if<streamed_response>(&opened)) set_rate_limit_headers(head->head, limit);
+      else set_rate_limit_headers(std::get<http_response>(opened), limit);
+    }
+    co_return opened;
+  }
   http_response res;
   if (listing) res = co_await attempts.list(tenant, std::move(*listing), scope);
   else res = co_await attempts.get(tenant, match.id, scope);

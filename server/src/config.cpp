@@ -270,6 +270,50 @@ const std::vector<option>& options() {
          c.command_env = v;
          return !v.empty();
        }},
+      {"stream-max-subscribers", "HOOKSTREAM_STREAM_MAX_SUBSCRIBERS", "N",
+       "live tail: open streams per process; more get 503 (default 10000)",
+       count([](server_config& c) -> std::size_t& { return c.live_tail.max_subscribers; }, 0, 10'000'000)},
+      {"stream-max-per-tenant", "HOOKSTREAM_STREAM_MAX_PER_TENANT", "N",
+       "live tail: open streams per tenant (org + environment) and process; more get 429 (default 500)",
+       count([](server_config& c) -> std::size_t& { return c.live_tail.max_subscribers_per_tenant; }, 0,
+             10'000'000)},
+      {"stream-buffer-events", "HOOKSTREAM_STREAM_BUFFER_EVENTS", "N",
+       "live tail: events queued for a stream whose client reads too slowly before it gets event: overflow "
+       "and is closed (default 1024)",
+       count([](server_config& c) -> std::size_t& { return c.live_tail.subscriber_buffer_events; }, 1, 1'000'000)},
+      {"stream-buffer-bytes", "HOOKSTREAM_STREAM_BUFFER_BYTES", "N",
+       "live tail: the same bound in bytes (default 4194304)",
+       count([](server_config& c) -> std::size_t& { return c.live_tail.subscriber_buffer_bytes; }, 1024,
+             1ull << 32)},
+      {"stream-heartbeat-ms", "HOOKSTREAM_STREAM_HEARTBEAT_MS", "MS", "live tail: event: heartbeat period (default 15000)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 86'400'000) || n == 0) return false;
+         c.live_tail.heartbeat = std::chrono::milliseconds(n);
+         return true;
+       }},
+      {"stream-poll-ms", "HOOKSTREAM_STREAM_POLL_MS", "MS",
+       "live tail: read the event log at least this often without a notification (default 1000)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 86'400'000) || n == 0) return false;
+         c.live_tail.poll_interval = std::chrono::milliseconds(n);
+         return true;
+       }},
+      {"stream-coalesce-ms", "HOOKSTREAM_STREAM_COALESCE_MS", "MS",
+       "live tail: after a notification, wait this long so a burst of commits goes out as one batch (default 0)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.live_tail.coalesce; })},
+      {"stream-retention-s", "HOOKSTREAM_STREAM_RETENTION_S", "S",
+       "live tail: how long events stay in the log; an older Last-Event-ID gets 410 (default 3600)",
+       [](server_config& c, const std::string& v) {
+         unsigned long long n;
+         if (!to_uint(v, n, 365ull * 86400) || n == 0) return false;
+         c.live_tail.retention = std::chrono::seconds(n);
+         return true;
+       }},
+      {"stream-prune-ms", "HOOKSTREAM_STREAM_PRUNE_MS", "MS",
+       "live tail: how often this process prunes the event log; 0 = never (default 30000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.live_tail.prune_interval; })},
       {"no-migrate", "HOOKSTREAM_NO_MIGRATE", nullptr, "do not apply schema migrations at start-up",
        [](server_config& c, const std::string& v) {
          c.migrate = !flag(v);

@@ -26,7 +26,7 @@ void cors_policy::add_headers(const http_request& req, http_response& res) const
   res.set(http::field::access_control_allow_credentials, "true");
   if (req.method() == http::verb::options) {
     res.set(http::field::access_control_allow_methods, "GET, OPTIONS");
-    res.set(http::field::access_control_allow_headers, "Authorization, X-API-Key, X-Env-Id, X-Request-Id");
+    res.set(http::field::access_control_allow_headers, "Authorization, X-API-Key, X-Env-Id, X-Request-Id, Last-Event-ID");
     res.set(http::field::access_control_max_age, "600");
   } else {
     res.set(http::field::access_control_expose_headers,

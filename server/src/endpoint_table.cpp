@@ -8,12 +8,13 @@ namespace {
 using route = endpoint_route;
 
 // Exact patterns before patterns with {id}: the first match wins.
-constexpr std::array<route, 6> routes{{
+constexpr std::array<route, 7> routes{{
     {"/healthz", endpoint::healthz, false},
     {"/readyz", endpoint::readyz, false},
     {"/metrics", endpoint::metrics, false},
     {"/v1/openapi.json", endpoint::openapi, false},
     {"/v1/delivery-attempts", endpoint::list_attempts, true},
+    {"/v1/delivery-attempts/stream", endpoint::stream_attempts, true},
     {"/v1/delivery-attempts/{id}", endpoint::get_attempt, true},
 }};
 

@@ -8,7 +8,7 @@
 
 namespace hookstream::server {
 
-enum class endpoint { healthz, readyz, metrics, openapi, list_attempts, get_attempt };
+enum class endpoint { healthz, readyz, metrics, openapi, list_attempts, stream_attempts, get_attempt };
 
 struct endpoint_match {
   endpoint target;

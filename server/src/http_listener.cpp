@@ -12,6 +12,7 @@
 #include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <list>
+#include <vector>
 
 namespace hookstream::server {
 namespace asio = boost::asio;
@@ -36,9 +38,91 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// The transport side of one streamed response (see http_types.hpp).
+class stream_writer final : public body_stream {
+ public:
+  stream_writer(beast::tcp_stream& stream, std::chrono::milliseconds write_timeout, bool chunked)
+      : stream_(stream), write_timeout_(write_timeout), chunked_(chunked) {}
+
+  asio::awaitable<boost::system::error_code> write(std::span<const asio::const_buffer> pieces) override {
+    std::size_t size = 0;
+    for (const auto& p : pieces) size += p.size();
+    if (size == 0) co_return boost::system::error_code{};
+    buffers_.clear();
+    char header[24];
+    if (chunked_) {
+      const int n = std::snprintf(header, sizeof header, "%zx\r\n", size);
+      buffers_.emplace_back(header, static_cast<std::size_t>(n));
+    }
+    buffers_.insert(buffers_.end(), pieces.begin(), pieces.end());
+    if (chunked_) buffers_.emplace_back("\r\n", 2);
+    stream_.expires_after(write_timeout_);
+    // An empty cancellation slot: the body's cancellation (a stop request) must
+    // not cut a write in half; the deadline bounds it instead.
+    auto [ec, written] = co_await asio::async_write(
+        stream_, buffers_, asio::bind_cancellation_slot(asio::cancellation_slot(), use_tuple));
+    stream_.expires_never();
+    if (ec) failed_ = true;
+    co_return ec;
+  }
+  stop_reason stop_requested() const noexcept override { return reason_; }
+
+  /// Asks the body to end: records why and cancels it (the first reason wins).
+  void request_stop(stop_reason why) {
+    if (reason_ != stop_reason::none) return;
+    reason_ = why;
+    signal_.emit(asio::cancellation_type::terminal);
+  }
+  asio::cancellation_slot slot() { return signal_.slot(); }
+  bool failed() const noexcept { return failed_; }
+  bool chunked() const noexcept { return chunked_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds write_timeout_;
+  bool chunked_;
+  bool failed_ = false;
+  stop_reason reason_ = stop_reason::none;
+  asio::cancellation_signal signal_;
+  std::vector<asio::const_buffer> buffers_;
+};
+
+// Watches a streaming connection for the client hanging up: a read-readiness
+// wait that peeks (end of file or an error: gone), discards whatever the client
+// sends meanwhile, and waits again. `stop()` ends it; a completion that arrives
+// after that touches nothing (the socket may be gone by then).
+struct hangup_watch : std::enable_shared_from_this<hangup_watch> {
+  hangup_watch(tcp::socket& s, std::function<void()> gone) : socket(&s), fd(s.native_handle()), on_gone(std::move(gone)) {}
+  tcp::socket* socket;
+  int fd;
+  std::function<void()> on_gone;
+  bool stopped = false;
+
+  void arm() {
+    socket->async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->stopped) return;
+      if (ec) return self->gone();
+      std::array<char, 4096> sink;
+      for (int i = 0; i < 16; ++i) {
+        const auto n = ::recv(self->fd, sink.data(), sink.size(), MSG_DONTWAIT);
+        if (n > 0) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->arm();
+        return self->gone();  // end of file, or an error on the socket
+      }
+      self->arm();  // a talkative client: keep draining, a little per turn
+    });
+  }
+  void gone() {
+    stopped = true;
+    on_gone();
+  }
+  void stop() noexcept { stopped = true; }
+};
+
 struct session_entry {
   beast::tcp_stream* stream = nullptr;
   bool between_requests = true;
+  stream_writer* streaming = nullptr;  // while a streamed response is written
 };
 
 std::string request_id_of(const http_request& req) {
@@ -58,7 +142,7 @@ void log_exception(const char* where, const std::string& request_id, std::except
 }  // namespace
 
 struct http_listener::state : std::enable_shared_from_this<state> {
-  state(storage::serial_executor ex, request_handler h, listener_config c)
+  state(storage::serial_executor ex, streaming_request_handler h, listener_config c)
       : executor(std::move(ex)),
         acceptor(executor.get()),
         handler(std::move(h)),
@@ -68,7 +152,8 @@ struct http_listener::state : std::enable_shared_from_this<state> {
   storage::serial_executor executor;
   tcp::acceptor acceptor;
   unsigned short bound_port = 0;
-  request_handler handler;
+  streaming_request_handler handler;
+  std::atomic<std::size_t> streams{0};  // for any thread
   listener_config config;
   std::list<session_entry> sessions;
   std::atomic<std::size_t> session_count{0};  // sessions.size(), for any thread
@@ -116,8 +201,8 @@ struct http_listener::state : std::enable_shared_from_this<state> {
   // for is cancelled on the server instead of running for nobody. A client that
   // sends more bytes instead (a pipelined request) is not gone: that ends the
   // watch. Nullopt when the client is gone. An escaping exception becomes a 500.
-  asio::awaitable<std::optional<http_response>> serve(tcp::socket& socket, const http_request& request,
-                                                      const request_context& context) {
+  asio::awaitable<std::optional<handler_result>> serve(tcp::socket& socket, const http_request& request,
+                                                       const request_context& context) {
     struct watch {
       asio::cancellation_signal signal;
       bool done = false;
@@ -133,7 +218,7 @@ struct http_listener::state : std::enable_shared_from_this<state> {
         w->signal.emit(asio::cancellation_type::terminal);
       }
     });
-    std::optional<http_response> response;
+    std::optional<handler_result> response;
     try {
       response = co_await asio::co_spawn(socket.get_executor(), handler(request, context),
                                          asio::bind_cancellation_slot(w->signal.slot(), asio::use_awaitable));
@@ -202,7 +287,11 @@ struct http_listener::state : std::enable_shared_from_this<state> {
                      request_id_of(request).c_str());
         break;
       }
-      http_response& response = *answer;
+      if (auto* streamed = std::get_if<streamed_response>(&*answer)) {
+        co_await self->stream_response(stream, *entry, request, std::move(*streamed));
+        break;  // a stream ends its connection
+      }
+      http_response& response = std::get<http_response>(*answer);
       const bool keep_alive = request.keep_alive() && !self->stopping;
       response.keep_alive(keep_alive);
       // An HTTP/1.0 client keeps the connection only when told so explicitly.
@@ -218,6 +307,50 @@ struct http_listener::state : std::enable_shared_from_this<state> {
       if (!keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // Writes a streamed response: its head, then whatever its body writes, then
+  // (HTTP/1.1) the last chunk. The connection is not reused afterwards.
+  asio::awaitable<void> stream_response(beast::tcp_stream& stream, session_entry& entry, const http_request& request,
+                                        streamed_response answer) {
+    http_response& head = answer.head;
+    const std::string request_id(head["X-Request-Id"]);
+    const bool chunked = request.version() >= 11;
+    head.body().clear();
+    head.erase(http::field::content_length);
+    head.keep_alive(false);
+    if (chunked) head.chunked(true);
+    stream.expires_after(config.write_timeout);
+    http::response_serializer<http::string_body> serializer(head);
+    auto [head_ec, head_bytes] = co_await http::async_write_header(stream, serializer, use_tuple);
+    stream.expires_never();
+    if (head_ec) {
+      std::fprintf(stderr, "request %s: stream head not delivered: %s; connection closed\n", request_id.c_str(),
+                   head_ec.message().c_str());
+      co_return;
+    }
+
+    stream_writer writer(stream, config.write_timeout, chunked);
+    auto watch = std::make_shared<hangup_watch>(
+        stream.socket(), [&writer] { writer.request_stop(body_stream::stop_reason::client_gone); });
+    watch->arm();
+    entry.streaming = &writer;
+    ++streams;
+    // Shutdown may have begun while the head was written.
+    if (stopping) writer.request_stop(body_stream::stop_reason::shutdown);
+    auto [body_error] = co_await asio::co_spawn(stream.get_executor(), answer.body(writer),
+                                                asio::bind_cancellation_slot(writer.slot(), use_tuple));
+    --streams;
+    entry.streaming = nullptr;
+    watch->stop();
+    boost::system::error_code ignored;
+    stream.socket().cancel(ignored);  // ends the watch's wait
+    if (body_error) log_exception("stream", request_id, body_error);
+    if (writer.chunked() && !writer.failed() && writer.stop_requested() != body_stream::stop_reason::client_gone) {
+      stream.expires_after(config.write_timeout);
+      co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), use_tuple);
+      stream.expires_never();
+    }
   }
 
   void begin_shutdown(std::function<void()> callback);
@@ -252,23 +385,46 @@ struct http_listener::state : std::enable_shared_from_this<state> {
 namespace {
 // The api_handler's own executor when it runs on `io` (no hop per request),
 // else a serial executor of `io`.
+bool runs_on(asio::io_context& io, const api_handler& handler) {
+  return &asio::query(handler.executor().get(), asio::execution::context) ==
+         &static_cast<asio::execution_context&>(io);
+}
 storage::serial_executor listener_executor(asio::io_context& io, const api_handler& handler) {
-  const auto& own = handler.executor();
-  if (&asio::query(own.get(), asio::execution::context) == &static_cast<asio::execution_context&>(io)) return own;
+  if (runs_on(io, handler)) return handler.executor();
   return storage::serial_executor(io.get_executor());
+}
+
+streaming_request_handler whole_answers(request_handler handler) {
+  return [h = std::move(handler)](const http_request& req,
+                                  const request_context& ctx) -> asio::awaitable<handler_result> {
+    co_return handler_result(co_await h(req, ctx));
+  };
+}
+
+// A stream's body runs on the listener's executor and touches the handler's
+// state (its live-tail shard): only when both are the same executor may the
+// handler stream; otherwise its stream route answers 501.
+streaming_request_handler mounted(asio::io_context& io, const api_handler& handler) {
+  if (runs_on(io, handler)) return handler.as_streaming_handler();
+  return whole_answers(handler.as_request_handler());
 }
 }  // namespace
 
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, request_handler handler,
                              listener_config config, bool reuse_port)
+    : http_listener(storage::serial_executor(io.get_executor()), endpoint, whole_answers(std::move(handler)), config,
+                    reuse_port) {}
+
+http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, streaming_request_handler handler,
+                             listener_config config, bool reuse_port)
     : http_listener(storage::serial_executor(io.get_executor()), endpoint, std::move(handler), config, reuse_port) {}
 
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
                              listener_config config, bool reuse_port)
-    : http_listener(listener_executor(io, handler), endpoint, handler.as_request_handler(), config, reuse_port) {}
+    : http_listener(listener_executor(io, handler), endpoint, mounted(io, handler), config, reuse_port) {}
 
 http_listener::http_listener(storage::serial_executor executor, const tcp::endpoint& endpoint,
-                             request_handler handler, listener_config config, bool reuse_port)
+                             streaming_request_handler handler, listener_config config, bool reuse_port)
     : state_(std::make_shared<state>(std::move(executor), std::move(handler), config)) {
   auto& a = state_->acceptor;
   a.open(endpoint.protocol());
@@ -300,6 +456,7 @@ void http_listener::start() {
   });
 }
 
+std::size_t http_listener::open_streams() const noexcept { return state_->streams.load(std::memory_order_relaxed); }
 std::size_t http_listener::open_connections() const noexcept {
   return state_->session_count.load(std::memory_order_relaxed);
 }
@@ -319,8 +476,10 @@ void http_listener::state::begin_shutdown(std::function<void()> callback) {
   acceptor.close(ignored);
   // Connections waiting for their next request are closed now; the others end
   // after the response in flight.
-  for (auto& entry : sessions)
+  for (auto& entry : sessions) {
     if (entry.between_requests) entry.stream->socket().close(ignored);
+    else if (entry.streaming) entry.streaming->request_stop(body_stream::stop_reason::shutdown);
+  }
   if (sessions.empty()) {
     drained();
     return;

@@ -29,10 +29,15 @@ std::uint64_t get64(std::string_view s) {
   return v;
 }
 
+constexpr std::uint8_t stream_cursor_version = 0x81;
+constexpr std::size_t stream_payload_size = 1 + 8 + 8 + 8;
+
+}  // namespace
+
 // Canonical, unambiguous text of a filter set: length-prefixed values, each
 // list as a sorted set (the same values in any order or repeated are the same
 // filter), and the time range's bounds to the microsecond.
-std::array<unsigned char, 8> fingerprint(const storage::attempt_filter& f) {
+filter_fingerprint fingerprint_of(const storage::attempt_filter& f) {
   std::string canon;
   auto field = [&](char tag, std::vector<std::string> values) {
     std::sort(values.begin(), values.end());
@@ -63,10 +68,12 @@ std::array<unsigned char, 8> fingerprint(const storage::attempt_filter& f) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(canon.data(), canon.size(), digest, &len, EVP_sha256(), nullptr);
-  std::array<unsigned char, 8> out{};
+  filter_fingerprint out{};
   std::copy_n(digest, out.size(), out.begin());
   return out;
 }
+
+namespace {
 
 std::array<unsigned char, mac_size> mac(const std::string& secret, std::string_view payload,
                                         const storage::tenant_id& tenant) {
@@ -97,7 +104,7 @@ std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_i
   raw += static_cast<char>(c.direction);
   put64(raw, static_cast<std::uint64_t>(c.anchor.created_at));
   put64(raw, static_cast<std::uint64_t>(c.position));
-  const auto fp = fingerprint(filter);
+  const auto fp = fingerprint_of(filter);
   raw.append(reinterpret_cast<const char*>(fp.data()), fp.size());
   const std::string_view id = std::string_view(c.anchor.id).substr(0, max_id_size);
   raw += static_cast<char>(id.size());
@@ -139,7 +146,7 @@ std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view 
   const auto expected = mac(secret_, payload, tenant);
   if (CRYPTO_memcmp(expected.data(), raw.data() + payload.size(), mac_size) != 0) return cursor_error::forged;
 
-  const auto fp = fingerprint(filter);
+  const auto fp = fingerprint_of(filter);
   if (!std::equal(fp.begin(), fp.end(), reinterpret_cast<const unsigned char*>(raw.data()) + 18))
     return cursor_error::other_filters;
 
@@ -150,6 +157,49 @@ std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view 
   c.anchor.id.assign(raw.data() + fixed_size, id_size);
   if (c.position < 0) return cursor_error::malformed;
   return c;
+}
+
+std::string cursor_codec::encode_stream(const storage::event_position& position, const storage::tenant_id& tenant,
+                                        const filter_fingerprint& fingerprint) const {
+  std::string raw;
+  raw.reserve(stream_payload_size + mac_size);
+  raw += static_cast<char>(stream_cursor_version);
+  put64(raw, position.xid);
+  put64(raw, static_cast<std::uint64_t>(position.seq));
+  raw.append(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size());
+  const auto m = mac(secret_, raw, tenant);
+  raw.append(reinterpret_cast<const char*>(m.data()), m.size());
+  return encoding::base64url_encode(raw);
+}
+
+namespace {
+std::optional<std::string> stream_cursor_bytes(std::string_view token) {
+  if (token.size() > 4 * (stream_payload_size + mac_size) / 3 + 4) return std::nullopt;
+  auto raw = encoding::base64url_decode(token);
+  if (!raw || raw->size() != stream_payload_size + mac_size ||
+      static_cast<std::uint8_t>((*raw)[0]) != stream_cursor_version)
+    return std::nullopt;
+  return raw;
+}
+}  // namespace
+
+bool cursor_codec::stream_well_formed(std::string_view token) { return stream_cursor_bytes(token).has_value(); }
+
+std::variant<storage::event_position, cursor_error> cursor_codec::decode_stream(
+    std::string_view token, const storage::tenant_id& tenant, const filter_fingerprint& fingerprint) const {
+  const auto decoded = stream_cursor_bytes(token);
+  if (!decoded) return cursor_error::malformed;
+  const std::string& raw = *decoded;
+  const std::string_view payload(raw.data(), stream_payload_size);
+  const auto expected = mac(secret_, payload, tenant);
+  if (CRYPTO_memcmp(expected.data(), raw.data() + stream_payload_size, mac_size) != 0) return cursor_error::forged;
+  if (!std::equal(fingerprint.begin(), fingerprint.end(), reinterpret_cast<const unsigned char*>(raw.data()) + 17))
+    return cursor_error::other_filters;
+  storage::event_position p;
+  p.xid = get64(std::string_view(raw).substr(1));
+  p.seq = static_cast<std::int64_t>(get64(std::string_view(raw).substr(9)));
+  if (p.seq < 0) return cursor_error::malformed;
+  return p;
 }
 
 std::string random_cursor_secret() {

@@ -1,3 +1,4 @@
+#include <hookstream/server/live_tail.hpp>
 #include <hookstream/server/metrics.hpp>
 
 #include <algorithm>
@@ -220,6 +221,33 @@ std::string metrics_registry::render_prometheus() const {
   line("# HELP hookstream_readiness_checks_total Database checks made for /readyz.");
   line("# TYPE hookstream_readiness_checks_total counter");
   line("hookstream_readiness_checks_total " + std::to_string(readiness_checks));
+
+  if (live_tail_) {
+    const live_tail_stats t = live_tail_->stats();
+    auto figure = [&](const char* name, const char* help, std::uint64_t value, const char* type) {
+      line(std::string("# HELP ") + name + " " + help);
+      line(std::string("# TYPE ") + name + " " + type);
+      line(std::string(name) + " " + std::to_string(value));
+    };
+    figure("hookstream_stream_subscribers", "Live tail streams open now.", t.subscribers, "gauge");
+    figure("hookstream_stream_listener_connected", "1 while the live tail's listening connection is up.",
+           t.connected ? 1 : 0, "gauge");
+    figure("hookstream_stream_listener_connects_total", "Times the listening connection was (re)opened.",
+           t.listener_connects, "counter");
+    figure("hookstream_stream_listener_failures_total", "Failed connects and lost listening connections.",
+           t.listener_failures, "counter");
+    figure("hookstream_stream_log_reads_total", "Reads of the event log.", t.reads, "counter");
+    figure("hookstream_stream_events_total", "Events read from the log (before fan-out).", t.events_read,
+           "counter");
+    figure("hookstream_stream_overflows_total", "Streams closed because their client fell behind.", t.overflows,
+           "counter");
+    figure("hookstream_stream_refused_tenant_limit_total", "Streams refused: the tenant's limit (429).",
+           t.refused_tenant_limit, "counter");
+    figure("hookstream_stream_refused_process_limit_total", "Streams refused: the process's limit (503).",
+           t.refused_process_limit, "counter");
+    figure("hookstream_stream_pruned_events_total", "Events this process pruned from the log.", t.pruned_events,
+           "counter");
+  }
   return out;
 }
 

@@ -122,6 +122,31 @@ json::object path_item(const endpoint_route& r) {
       get["parameters"] = listing_parameter_docs();
       responses["200"] = json_response("A page of attempts.", ref("DeliveryAttemptPage"));
       break;
+    case endpoint::stream_attempts: {
+      get["operationId"] = "streamDeliveryAttempts";
+      get["summary"] = "Live tail of new and changed delivery attempts (Server-Sent Events)";
+      get["description"] =
+          "A text/event-stream: `event: attempt` (id: a stream cursor, data: the attempt exactly as the listing "
+          "renders it), `event: heartbeat`, and at the end `event: overflow` or `event: error`. The listing's "
+          "filters apply (limit and offset are ignored); resume with Last-Event-ID or `cursor`.";
+      json::array params;
+      for (auto& p : listing_parameter_docs()) {
+        const auto& name = p.as_object().at("name").as_string();
+        if (name != "limit" && name != "offset" && name != "cursor") params.push_back(p);
+      }
+      params.push_back(json::object{{"name", "cursor"}, {"in", "query"}, {"required", false},
+                                    {"description", "A stream cursor (an event's id) to resume after."},
+                                    {"schema", {{"type", "string"}}}});
+      params.push_back(json::object{{"name", "Last-Event-ID"}, {"in", "header"}, {"required", false},
+                                    {"description", "A stream cursor to resume after; wins over `cursor`."},
+                                    {"schema", {{"type", "string"}}}});
+      get["parameters"] = std::move(params);
+      responses["200"] = {{"description", "The stream."},
+                          {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}}};
+      responses["410"] = error_response("The cursor is older than the event log's retention.");
+      responses["501"] = error_response("The transport cannot stream (api_handler::handle).");
+      break;
+    }
     case endpoint::get_attempt:
       get["operationId"] = "getDeliveryAttempt";
       get["summary"] = "One delivery attempt";

@@ -54,6 +54,14 @@ struct server::worker {
   std::thread thread;
 };
 
+struct server::live_tail_thread {
+  explicit live_tail_thread(live_tail_config config)
+      : io(1), hub(std::make_shared<live_tail_hub>(io.get_executor(), std::move(config))) {}
+  asio::io_context io;
+  std::shared_ptr<live_tail_hub> hub;
+  std::thread thread;
+};
+
 server::server(server_config config) : config_(std::move(config)) {
   // One of each for all workers: limits are per org (or per client address),
   // not per thread, and /readyz asks the database once per process.
@@ -72,11 +80,30 @@ server::server(server_config config) : config_(std::move(config)) {
                  "note: no --cursor-secret given; cursors are valid for this process only "
                  "(set HOOKSTREAM_CURSOR_SECRET to share them across restarts and instances)\n");
   }
+  if (!h.live_tail) {
+    live_tail_config lt = config_.live_tail;
+    // Straight to PostgreSQL, like the maintenance: LISTEN needs a session of
+    // its own, which a transaction-mode pooler does not keep.
+    if (lt.conninfo.empty()) lt.conninfo = maintenance_url(config_);
+    lt.cursor_secret = h.cursor_secret;
+    lt.field_bytes = h.listing_field_bytes;
+    lt.route_names = h.route_names;
+    lt.connect_timeout = config_.pool.connect_timeout;
+    lt.query_timeout = config_.pool.statement_timeout.count() > 0 ? config_.pool.statement_timeout
+                                                                  : std::chrono::milliseconds(5000);
+    live_tail_ = std::make_unique<live_tail_thread>(std::move(lt));
+    h.live_tail = live_tail_->hub;
+  }
+  metrics_.set_live_tail(h.live_tail);
 }
 
 server::~server() {
   stop();
   wait();
+  // Workers detach from the hub first; the hub goes before its io_context.
+  workers_.clear();
+  config_.handler.live_tail.reset();
+  live_tail_.reset();
 }
 
 void server::start() {
@@ -87,6 +114,10 @@ void server::start() {
     workers_.push_back(std::make_unique<worker>(config_, m, metrics_, endpoint, replicas_));
     // With port 0 the first listener picks a port; the others must share it.
     if (i == 0) endpoint.port(workers_.front()->listener.port());
+  }
+  if (live_tail_) {
+    live_tail_->hub->start();
+    live_tail_->thread = std::thread([&io = live_tail_->io] { io.run(); });
   }
   if (replicas_) {
     // One monitor for the process, never per request or per thread.
@@ -116,6 +147,7 @@ void server::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (monitor_) monitor_->stop();
+  if (live_tail_) live_tail_->hub->stop();
   for (auto& w : workers_) {
     worker* wp = w.get();
     asio::post(wp->io, [wp] {
@@ -139,6 +171,7 @@ void server::stop() {
 void server::wait() {
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
+  if (live_tail_ && live_tail_->thread.joinable()) live_tail_->thread.join();
   if (stopped_ && monitor_) monitor_.reset();  // stops and joins
 }
 

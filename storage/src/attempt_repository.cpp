@@ -1,3 +1,5 @@
+#include "attempt_sql.hpp"
+
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <hookstream/storage/civil_time.hpp>
@@ -11,7 +13,8 @@
 namespace hookstream::storage {
 namespace asio = boost::asio;
 
-namespace {
+// SQL pieces shared with the event log's statements (attempt_sql.hpp).
+namespace detail {
 // Output columns, in the order of the public API (names excepted: see
 // route_name_cache). `cap` is a parameter: the large fields are cut before they
 // leave the database, so a row brings at most four caps of large values.
@@ -19,11 +22,13 @@ namespace {
 // values within the cap, nearly all of them, pass through untouched. left()
 // counts characters, so a cut text value may still exceed the cap in bytes;
 // attempt_rows cuts the rest on a character boundary. substring() on bytea
-// counts bytes and reads only the slice it needs from a TOASTed value.
-std::string attempt_columns(const std::string& cap) {
+// counts bytes and reads only the slice it needs from a TOASTed value. With a
+// `guard` (a boolean column), rows where it is false get null large fields.
+std::string attempt_columns(const std::string& cap, const std::string& guard) {
   auto large = [&](const char* col, bool bytes) {
     const std::string x = std::string("a.") + col;
-    return "CASE WHEN octet_length(" + x + ") <= " + cap + " THEN " + x + " ELSE " +
+    return "CASE " + (guard.empty() ? std::string() : "WHEN NOT " + guard + " THEN NULL ") + "WHEN octet_length(" +
+           x + ") <= " + cap + " THEN " + x + " ELSE " +
            (bytes ? "substring(" + x + " FROM 1 FOR " + cap + ")" : "left(" + x + ", " + cap + ")") + " END AS " +
            col;
   };
@@ -32,7 +37,18 @@ std::string attempt_columns(const std::string& cap) {
          large("response_headers", false) + ", " + large("response_body", true) + ", a.duration_ms, a.status, " +
          large("error", false) + ", a.created_at, a.attempt_number, a.next_retry_at, a.is_dlq, a.dlq_at, a.trigger_type";
 }
-constexpr int column_count = 22;
+
+std::string arg(int n) {
+  std::string s(1, '$');  // (not "$" + ...: GCC 12 warns falsely, -Wrestrict)
+  s += std::to_string(n);
+  return s;
+}
+}  // namespace detail
+
+namespace {
+using detail::arg;
+using detail::attempt_columns;
+using detail::column_count;
 
 // A filter's shape: what the SQL depends on (the values are parameters).
 // Per list field (event, connection, destination, status): 0 absent, 1 one
@@ -71,12 +87,6 @@ shape_key key_of(const attempt_filter& f) noexcept {
 }
 
 constexpr const char* field_columns[4] = {"event_id", "connection_id", "destination_id", "status"};
-
-std::string arg(int n) {
-  std::string s(1, '$');  // (not "$" + ...: GCC 12 warns falsely, -Wrestrict)
-  s += std::to_string(n);
-  return s;
-}
 
 // Parameter numbers of a shape: $1 org, $2 env, then one per present field (a
 // text value, or a text[] of several), the DLQ flag, the range's two bounds,
@@ -383,6 +393,29 @@ const shape_sql& sql_for(const attempt_filter& f) {
 }
 }  // namespace
 
+namespace detail {
+std::uint32_t filter_shape(const attempt_filter& f) noexcept { return key_of(f).code(); }
+
+filter_sql filter_conditions(const attempt_filter& f, const std::string& x) {
+  const shape_sql_builder s(key_of(f));
+  return {s.where(x, 0), s.slots().next};
+}
+
+std::vector<std::string> filter_params(const tenant_id& tenant, const attempt_filter& f) {
+  std::vector<std::string> p{tenant.org_id, tenant.env_id};
+  for (const auto* list : {&f.event_id, &f.connection_id, &f.destination_id, &f.status}) {
+    if (list->size() == 1) p.push_back(list->front());
+    else if (list->size() > 1) p.push_back(text_array_literal(*list));
+  }
+  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
+  if (f.has_range()) {
+    p.push_back(f.created_after ? timestamp_param(*f.created_after) : "-infinity");
+    p.push_back(f.created_before ? timestamp_param(*f.created_before) : "infinity");
+  }
+  return p;
+}
+}  // namespace detail
+
 bool attempt_filter::valid() const noexcept {
   for (const auto* list : {&event_id, &connection_id, &destination_id, &status}) {
     if (list->size() > max_filter_values) return false;
@@ -428,17 +461,7 @@ const std::string& find_attempt_sql() {
 }
 
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
-  std::vector<std::string> p{tenant.org_id, tenant.env_id};
-  const attempt_filter& f = r.filter;
-  for (const auto* list : {&f.event_id, &f.connection_id, &f.destination_id, &f.status}) {
-    if (list->size() == 1) p.push_back(list->front());
-    else if (list->size() > 1) p.push_back(text_array_literal(*list));
-  }
-  if (f.in_dlq) p.push_back(*f.in_dlq ? "1" : "0");
-  if (f.has_range()) {
-    p.push_back(f.created_after ? timestamp_param(*f.created_after) : "-infinity");
-    p.push_back(f.created_before ? timestamp_param(*f.created_before) : "infinity");
-  }
+  std::vector<std::string> p = detail::filter_params(tenant, r.filter);
   // One extra row tells whether another page follows.
   p.push_back(std::to_string(r.limit + 1));
   if (r.mode == page_mode::offset || r.mode == page_mode::deep_offset) {

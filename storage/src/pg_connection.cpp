@@ -528,6 +528,48 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
   co_return true;
 }
 
+asio::awaitable<db_result<bool>> pg_connection::wait_for_notification(clock::time_point deadline) {
+  co_return co_await executor_.run(detail::reporting_cancellation(run_notification_wait(deadline)));
+}
+
+bool pg_connection::take_notifications() noexcept {
+  bool any = false;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    PQfreemem(n);
+    any = true;
+  }
+  return any;
+}
+
+asio::awaitable<db_result<bool>> pg_connection::run_notification_wait(clock::time_point deadline) {
+  if (!usable()) co_return fail(errc::connection_failed, "connection is not open and idle");
+  if (take_notifications()) co_return true;
+  if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "listen: cancelled", {}};
+  deadline_.arm(deadline);
+  struct disarm_on_exit {
+    pg_connection* c;
+    ~disarm_on_exit() { c->deadline_.disarm(); }
+  } guard{this};
+  for (;;) {
+    // Nothing is in flight, so neither a deadline nor a cancellation leaves the
+    // connection in an unknown state: no cancel request, no recovery.
+    switch (co_await wait_ready(wait_for::read)) {
+      case wait_status::ready: break;
+      case wait_status::deadline: co_return false;
+      case wait_status::cancelled: co_return db_error{errc::cancelled, "listen: cancelled", {}};
+      case wait_status::failed: co_return connection_error("listen");
+    }
+    // End of file makes the connection bad; a FATAL notice (shutdown, a
+    // terminated backend) sets server_closing_: either way it is gone.
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK || server_closing_)
+      co_return connection_error("listen");
+    if (take_notifications()) {
+      last_alive_ = clock::now();
+      co_return true;
+    }
+  }
+}
+
 bool pg_connection::check_alive() noexcept {
   if (!usable()) {
     close();

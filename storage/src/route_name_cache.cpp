@@ -50,48 +50,66 @@ route_name_cache::route_name_cache(route_name_cache_config config) : config_(con
 
 asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,
                                                            attempt_rows& rows, clock::time_point deadline) {
-  return conn.executor().run(resolve_here(conn, tenant, rows, deadline));
+  return conn.executor().run(resolve_here(conn, &tenant, rows, deadline));
 }
 
-asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& conn, const tenant_id& tenant,
+asio::awaitable<db_result<void>> route_name_cache::resolve_each_tenant(pg_connection& conn, attempt_rows& rows,
+                                                                       clock::time_point deadline) {
+  return conn.executor().run(resolve_here(conn, nullptr, rows, deadline));
+}
+
+asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& conn, const tenant_id* tenant,
                                                                 attempt_rows& rows, clock::time_point deadline) {
   const int n = rows.size();
   if (n == 0) co_return db_result<void>{};
-  auto make_key = [&](int kind, std::string_view id) -> std::string_view {
+  // The tenant a row's names are looked up in: the caller's, or the row's own.
+  auto org_of = [&](int row) -> std::string_view { return tenant ? std::string_view(tenant->org_id) : rows[row].org_id; };
+  auto env_of = [&](int row) -> std::string_view { return tenant ? std::string_view(tenant->env_id) : rows[row].env_id; };
+  auto make_key = [&](int kind, std::string_view org, std::string_view env, std::string_view id) -> std::string_view {
     key_.assign(1, kind == connection ? 'c' : 'd');
-    key_ += tenant.org_id;
+    key_ += org;
     key_ += '\0';
-    key_ += tenant.env_id;
+    key_ += env;
     key_ += '\0';
     key_ += id;
     return key_;
   };
   auto id_of = [&](int row, int kind) { return kind == connection ? rows.connection_id(row) : rows.destination_id(row); };
 
-  // Names per row and kind; `known` says whether the cache answered.
+  // Names per row and kind; `known` says whether the cache answered. The ids
+  // the cache lacks are gathered per tenant (one look-up each; a page has one).
+  struct tenant_misses {
+    std::string_view org, env;
+    std::array<std::vector<std::string_view>, 2> ids;
+  };
   std::vector<route_name> names(2 * static_cast<std::size_t>(n));
   std::vector<bool> known(names.size(), false);
-  std::array<std::vector<std::string_view>, 2> missing;
+  std::vector<tenant_misses> missing;
   auto now = clock::now();
   for (int row = 0; row < n; ++row) {
     for (int kind : {connection, destination}) {
       const std::string_view id = id_of(row, kind);
       const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
-      if (const route_name* hit = cache_.find(make_key(kind, id), now)) {
+      if (const route_name* hit = cache_.find(make_key(kind, org_of(row), env_of(row), id), now)) {
         names[slot] = *hit;
         known[slot] = true;
-      } else if (std::find(missing[kind].begin(), missing[kind].end(), id) == missing[kind].end()) {
-        missing[kind].push_back(id);
+        continue;
       }
+      auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {
+        return m.org == org_of(row) && m.env == env_of(row);
+      });
+      if (group == missing.end()) group = missing.insert(missing.end(), tenant_misses{org_of(row), env_of(row), {}});
+      auto& ids = group->ids[kind];
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     }
   }
 
-  if (!missing[connection].empty() || !missing[destination].empty()) {
+  for (const tenant_misses& m : missing) {
     ++queries_;
-    const std::string connection_ids = array_literal(missing[connection]);
-    const std::string destination_ids = array_literal(missing[destination]);
-    const std::array<query_param, 4> params{std::string_view(tenant.org_id), std::string_view(tenant.env_id),
-                                            std::string_view(connection_ids), std::string_view(destination_ids)};
+    const std::string connection_ids = array_literal(m.ids[connection]);
+    const std::string destination_ids = array_literal(m.ids[destination]);
+    const std::array<query_param, 4> params{m.org, m.env, std::string_view(connection_ids),
+                                            std::string_view(destination_ids)};
     auto result = co_await conn.execute(names_sql, params, result_format::binary, deadline);
     if (!result) co_return result.error();
     if (result->columns() != 3)
@@ -105,17 +123,18 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
       const int kind = result->boolean(i, 0) ? destination : connection;
       auto name = std::make_shared<const std::string>(result->bytes(i, 2));
       fetched.push_back({kind, result->bytes(i, 1), name});
-      cache_.store(make_key(kind, result->bytes(i, 1)), std::move(name), now, expires);
+      cache_.store(make_key(kind, m.org, m.env, result->bytes(i, 1)), std::move(name), now, expires);
     }
     // Ids the database does not know (deleted routes) read null, and are
     // remembered as such for the same TTL.
     for (int kind : {connection, destination})
-      for (std::string_view id : missing[kind]) {
+      for (std::string_view id : m.ids[kind]) {
         const bool found = std::any_of(fetched.begin(), fetched.end(),
                                        [&](const fetched_name& f) { return f.kind == kind && f.id == id; });
-        if (!found) cache_.store(make_key(kind, id), nullptr, now, expires);
+        if (!found) cache_.store(make_key(kind, m.org, m.env, id), nullptr, now, expires);
       }
-    for (int row = 0; row < n; ++row)
+    for (int row = 0; row < n; ++row) {
+      if (org_of(row) != m.org || env_of(row) != m.env) continue;
       for (int kind : {connection, destination}) {
         const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
         if (known[slot]) continue;
@@ -123,6 +142,7 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
         for (const auto& f : fetched)
           if (f.kind == kind && f.id == id) names[slot] = f.name;
       }
+    }
   }
   for (int row = 0; row < n; ++row)
     rows.set_route_names(row, std::move(names[2 * static_cast<std::size_t>(row)]),

@@ -475,6 +475,11 @@ std::int64_t maintenance_backends(admin_session& admin) {
   return admin.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hookstream-maintenance'");
 }
 
+// The live tail's listening connection: one per process, apart from the pool.
+std::int64_t live_tail_backends(admin_session& admin) {
+  return admin.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hookstream-live-tail'");
+}
+
 struct backend_sampler::impl {
   std::atomic<bool> stopping{false};
   result r;
@@ -526,12 +531,14 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
   admin_session admin(cluster.url("postgres"));
   const auto until = fault_clock::now() + 10s;
   fd_census now;
-  std::int64_t backends = 0, maintenance = 0;
+  std::int64_t backends = 0, maintenance = 0, live_tail = 0;
   for (;;) {
     now = count_fds(server.pid(), cluster.port());
     backends = hookstream_backends(admin);
     maintenance = maintenance_backends(admin);
-    if ((now.other() == baseline.other() && static_cast<std::int64_t>(now.db_sockets) == backends + maintenance) ||
+    live_tail = live_tail_backends(admin);
+    if ((now.other() == baseline.other() &&
+         static_cast<std::int64_t>(now.db_sockets) == backends + maintenance + live_tail) ||
         fault_clock::now() > until)
       break;
     std::this_thread::sleep_for(50ms);
@@ -562,10 +569,12 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
     BOOST_TEST_MESSAGE("descriptors:\n" << listing << "the server's TCP sockets:\n" << sockets);
   }
   BOOST_TEST(now.other() == baseline.other());
-  // Every database socket of the server is a pooled connection or its one
-  // maintenance connection, and the pool stays within its size.
-  BOOST_TEST(static_cast<std::int64_t>(now.db_sockets) == backends + maintenance);
+  // Every database socket of the server is a pooled connection, its one
+  // maintenance connection or its one live-tail listener, and the pool stays
+  // within its size.
+  BOOST_TEST(static_cast<std::int64_t>(now.db_sockets) == backends + maintenance + live_tail);
   BOOST_TEST(maintenance <= 1);
+  BOOST_TEST(live_tail <= 1);
   BOOST_TEST(backends <= static_cast<std::int64_t>(max_connections));
   BOOST_TEST(server.alive());
 }

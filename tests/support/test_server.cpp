@@ -32,13 +32,12 @@ namespace http = boost::beast::http;
 
 boost::json::value http_result::json() const { return boost::json::parse(body); }
 
-namespace {
 // With HOOKSTREAM_RECORD_RESPONSES=<file>, every answer get() receives is
 // appended to <file> as one JSON line (the file is emptied at the first answer
 // of the process): the OpenAPI contract test validates them all against the
 // document (tests/openapi/validate.mjs). Bodies that are not UTF-8 (gzip) are
 // recorded in base64.
-void record(const std::string& target, const http_result& r) {
+void record_answer(const std::string& target, const http_result& r) {
   static const char* path = std::getenv("HOOKSTREAM_RECORD_RESPONSES");
   if (!path || !*path) return;
   static std::mutex m;
@@ -60,7 +59,6 @@ void record(const std::string& target, const http_result& r) {
   truncated = true;
   out << text;
 }
-}  // namespace
 
 test_server::test_server(unsigned threads, const std::function<void(server::server_config&)>& tweak) {
   server::server_config cfg;
@@ -71,6 +69,10 @@ test_server::test_server(unsigned threads, const std::function<void(server::serv
     std::ifstream in(std::string(dir) + "/database_url");
     std::getline(in, cfg.database_url);
     if (cfg.database_url.empty()) throw std::runtime_error("no pgbouncer URL in " + std::string(dir));
+    // The live tail's listener LISTENs and prepares its statements once: it
+    // needs a session of its own, straight to PostgreSQL, as in production
+    // (--maintenance-database-url).
+    cfg.maintenance_database_url = database_url();
   }
   cfg.port = 0;
   cfg.threads = threads;
@@ -113,7 +115,7 @@ http_result test_server::get(const std::string& target, const std::vector<std::s
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.headers[name] = std::string(f.value());
   }
-  record(target, out);
+  record_answer(target, out);
   return out;
 }
 

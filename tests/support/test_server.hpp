@@ -25,6 +25,10 @@ struct http_result {
   }
 };
 
+/// With HOOKSTREAM_RECORD_RESPONSES set, appends `r` (the answer to GET
+/// `target`) to the answers the OpenAPI contract test checks. Thread-safe.
+void record_answer(const std::string& target, const http_result& r);
+
 /// Runs `hookstream::server::server` against the test database until destroyed.
 class test_server {
  public:

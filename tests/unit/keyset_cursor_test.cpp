@@ -105,6 +105,45 @@ BOOST_AUTO_TEST_CASE(bound_to_its_filters) {
   BOOST_TEST((error_of(token, tenant, moved) == hs::cursor_error::other_filters));
 }
 
+// Stream cursors (the live tail's ids): their own kind, bound like listing cursors.
+BOOST_AUTO_TEST_CASE(stream_cursors_round_trip_and_are_bound_to_tenant_filters_and_kind) {
+  attempt_filter f;
+  f.status = {"failed"};
+  const auto fp = hs::fingerprint_of(f);
+  for (const hookstream::storage::event_position p :
+       {hookstream::storage::event_position{0, 0}, hookstream::storage::event_position{748, 3},
+        hookstream::storage::event_position{(1ull << 63) + 5, (1ll << 62) + 7}}) {
+    const std::string token = codec.encode_stream(p, tenant, fp);
+    BOOST_TEST(hs::cursor_codec::stream_well_formed(token));
+    BOOST_TEST(!hs::cursor_codec::well_formed(token));  // not a listing cursor
+    auto back = codec.decode_stream(token, tenant, fp);
+    BOOST_REQUIRE(std::holds_alternative<hookstream::storage::event_position>(back));
+    BOOST_TEST((std::get<hookstream::storage::event_position>(back) == p));
+  }
+  const std::string token = codec.encode_stream({748, 3}, tenant, fp);
+  auto refusal = [&](const std::string& t, const tenant_id& who, const hs::filter_fingerprint& with) {
+    auto r = codec.decode_stream(t, who, with);
+    BOOST_REQUIRE(std::holds_alternative<hs::cursor_error>(r));
+    return std::get<hs::cursor_error>(r);
+  };
+  BOOST_TEST((refusal(token, {"org_b", "env_a"}, fp) == hs::cursor_error::forged));
+  BOOST_TEST((refusal(token, {"org_a", "env_b"}, fp) == hs::cursor_error::forged));
+  BOOST_TEST((refusal(token, tenant, hs::fingerprint_of({})) == hs::cursor_error::other_filters));
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string edited = token;
+    edited[i] = alphabet[(alphabet.find(edited[i]) + 1) % alphabet.size()];
+    BOOST_TEST(std::holds_alternative<hs::cursor_error>(codec.decode_stream(edited, tenant, fp)), "position " << i);
+  }
+  // Neither kind passes for the other.
+  const std::string listing = codec.encode(sample(), tenant, f);
+  BOOST_TEST(!hs::cursor_codec::stream_well_formed(listing));
+  BOOST_TEST((refusal(listing, tenant, fp) == hs::cursor_error::malformed));
+  BOOST_TEST((error_of(token, tenant, f) == hs::cursor_error::malformed));
+  BOOST_TEST((refusal("", tenant, fp) == hs::cursor_error::malformed));
+  BOOST_TEST((refusal(std::string(5000, 'A'), tenant, fp) == hs::cursor_error::malformed));
+}
+
 BOOST_AUTO_TEST_CASE(value_sets_are_order_independent_and_ranges_are_bound) {
   attempt_filter made_for;
   made_for.status = {"failed", "retrying"};

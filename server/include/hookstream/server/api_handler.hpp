@@ -5,9 +5,18 @@
 // http_listener), or authenticate callers yourself and call
 // `handle_for_tenant`. It serves
 //   GET /v1/delivery-attempts          the filtered, paginated listing
+//   GET /v1/delivery-attempts/stream   the live tail (Server-Sent Events; needs
+//                                      `serve` and a live_tail_hub, see below)
 //   GET /v1/delivery-attempts/{id}     one attempt (404 across tenants)
 //   GET /healthz, /readyz, /metrics    liveness, database readiness, Prometheus
 //   OPTIONS on the API paths           CORS preflight (never touches the database)
+//
+// Two entry points: `handle` answers with a whole response, always; `serve`
+// may also answer with a streamed_response (http_types.hpp), which only the
+// live tail does. A transport that cannot stream calls `handle`: the stream
+// route then answers 501. http_listener calls `serve`. The live tail also needs
+// `handler_config::live_tail` (one hub per process, see live_tail.hpp); without
+// it the stream route answers 503.
 //
 // Order of work for the API routes, cheapest refusal first:
 //   1. the request alone: route, method, query string, cursor shape (400/404/405);
@@ -54,6 +63,7 @@
 
 #include <hookstream/auth/authenticator.hpp>
 #include <hookstream/server/http_types.hpp>
+#include <hookstream/server/live_tail.hpp>
 #include <hookstream/server/metrics.hpp>
 #include <hookstream/server/rate_limiter.hpp>
 #include <hookstream/server/readiness_probe.hpp>
@@ -110,6 +120,10 @@ struct handler_config {
   storage::route_name_cache_config route_names;
   /// /readyz's shared state (null: this handler makes its own).
   std::shared_ptr<readiness_probe> readiness;
+  /// The live tail's hub, one per process, shared by every handler (null: the
+  /// stream route answers 503). Its field cap should equal listing_field_bytes,
+  /// so that an event renders exactly like the listing's row.
+  std::shared_ptr<live_tail_hub> live_tail;
 };
 
 class api_handler {
@@ -136,6 +150,11 @@ class api_handler {
   boost::asio::awaitable<http_response> handle(const http_request& request, const request_context& context);
   /// The same, for a transport that knows nothing beyond the request.
   boost::asio::awaitable<http_response> handle(const http_request& request);
+  /// Like `handle`, but the live tail's route answers with a streamed_response
+  /// (its head carries the status and headers, its body writes the events).
+  /// Errors before the stream starts (400, 401, 410, 429, 503...) are whole
+  /// responses as usual.
+  boost::asio::awaitable<handler_result> serve(const http_request& request, const request_context& context);
 
   /// Answers one request for a tenant the caller has already authenticated
   /// (a gateway with its own credentials): exactly what `handle` does (routes,
@@ -152,6 +171,11 @@ class api_handler {
   /// `handle` as a request_handler that keeps the handler's state alive for as
   /// long as the function object lives (what http_listener mounts).
   request_handler as_request_handler() const;
+  /// `serve` as a streaming_request_handler, kept alive the same way. A
+  /// streamed answer's body must run on `executor()` (http_listener mounts
+  /// this only when it shares that executor); it holds the handler's state
+  /// until it returns.
+  streaming_request_handler as_streaming_handler() const;
 
   /// Requests started and not yet answered. Thread-safe.
   std::size_t in_flight() const noexcept;

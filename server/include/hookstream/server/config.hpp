@@ -53,6 +53,9 @@ struct server_config {
   std::chrono::milliseconds loop_monitor_period{20};
   handler_config handler;
   listener_config listener;
+  /// The live tail (conninfo, cursor secret, field cap and route names are
+  /// taken from the options above when the server makes its hub).
+  live_tail_config live_tail;
 };
 
 /// The URL migrations and maintenance use: maintenance_database_url, else database_url.

@@ -21,9 +21,16 @@
 // sees a short body against Content-Length); a failed or timed-out write is
 // logged with the request id.
 //
+// Streamed responses (see http_types.hpp): a handler may answer with a
+// `streamed_response`; the listener writes its head, runs its body coroutine
+// (chunked for HTTP/1.1, close-delimited for HTTP/1.0), watches the socket for
+// a hang-up meanwhile, and closes the connection when the body returns. The
+// api_handler serves the live tail this way.
+//
 // Shutdown (`begin_shutdown`): stop accepting, close connections that sit between
 // requests, let requests in flight finish (their answer says Connection: close),
-// and call `on_drained` once no connection is left. Past `shutdown_timeout` the
+// ask streams to end (stop_reason::shutdown plus cancellation of their body), and
+// call `on_drained` once no connection is left. Past `shutdown_timeout` the
 // remaining connections are closed forcibly.
 //
 // Threads: the listener and all its connections run on one serial executor
@@ -42,6 +49,11 @@
 // io_context runs out of work once the connections end. A mounted api_handler is kept alive by them
 // (see api_handler::as_request_handler); a plain `request_handler` must keep
 // whatever it refers to alive until `on_drained`.
+//
+// Streams and threads: a stream's body runs on the listener's executor. A
+// mounted api_handler serves the live tail only when the listener shares its
+// executor (the handler's pool runs on `io`); mounted from another io_context,
+// its stream route answers 501 like `handle`'s.
 #pragma once
 
 #include <hookstream/server/api_handler.hpp>
@@ -73,7 +85,12 @@ class http_listener {
   /// With `reuse_port`, several listeners (one per thread) share the port.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, request_handler handler,
                 listener_config config, bool reuse_port);
-  /// Serves `handler` (its state stays alive while connections need it).
+  /// The same for a handler that may answer with streamed responses; it must
+  /// keep whatever it refers to alive until `on_drained`.
+  http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+                streaming_request_handler handler, listener_config config, bool reuse_port);
+  /// Serves `handler` (its state stays alive while connections need it),
+  /// streams included (api_handler::serve) when it runs on `io`.
   http_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, api_handler& handler,
                 listener_config config, bool reuse_port);
   ~http_listener();
@@ -84,12 +101,14 @@ class http_listener {
   void start();
   void begin_shutdown(std::function<void()> on_drained);
   std::size_t open_connections() const noexcept;
+  /// Streamed responses being written now.
+  std::size_t open_streams() const noexcept;
   /// The executor the listener and its connections run on.
   const storage::serial_executor& executor() const noexcept;
 
  private:
   http_listener(storage::serial_executor executor, const boost::asio::ip::tcp::endpoint& endpoint,
-                request_handler handler, listener_config config, bool reuse_port);
+                streaming_request_handler handler, listener_config config, bool reuse_port);
 
   struct state;
   std::shared_ptr<state> state_;

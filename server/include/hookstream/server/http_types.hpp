@@ -3,11 +3,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <functional>
+#include <span>
 #include <string>
+#include <variant>
 
 namespace hookstream::server {
 
@@ -22,9 +26,64 @@ struct request_context {
   std::string client_address;
 };
 
+// --- Streamed responses ------------------------------------------------------
+//
+// Most answers are a whole `http_response`. A long-lived answer whose body is
+// produced over time (the live tail's Server-Sent Events) is a
+// `streamed_response` instead: the transport writes its head, then runs its
+// `body` coroutine, which writes pieces of the body through a `body_stream`
+// for as long as it likes, and ends the response when `body` returns.
+//
+// The transport (http_listener) guarantees:
+//  - HTTP/1.1: the body is sent chunked, one chunk per `write`, and ended with
+//    the last chunk when `body` returns; HTTP/1.0: it is delimited by closing
+//    the connection. Either way the connection is closed after a stream.
+//  - Every `write` has the transport's write deadline; a failed or timed-out
+//    write returns its error (the connection is then unusable: return).
+//    A write is never interrupted by the transport's own stop requests, so the
+//    body's framing (e.g. whole SSE events) stays intact.
+//  - When the client hangs up, or the server shuts down, `stop_requested()`
+//    says so and the `body` coroutine receives terminal cancellation through
+//    its cancellation slot (a pending timer wait or database operation ends at
+//    once). After a shutdown request the body may still write a last piece;
+//    the transport closes the connection anyway after its shutdown timeout.
+//  - Bytes the client sends during a stream are read and discarded.
+// `body` runs on the transport's executor (the handler's thread); exceptions
+// escaping it are logged and end the stream.
+
+/// The transport's side of a streamed response, valid while `body` runs.
+class body_stream {
+ public:
+  enum class stop_reason { none, client_gone, shutdown };
+
+  /// Sends `pieces`, in order, as the next part of the body. Returns the error
+  /// that ended the write (deadline: boost::beast::error::timeout), or success.
+  virtual boost::asio::awaitable<boost::system::error_code> write(
+      std::span<const boost::asio::const_buffer> pieces) = 0;
+  /// Why the transport wants the body to end, or `none`.
+  virtual stop_reason stop_requested() const noexcept = 0;
+
+ protected:
+  ~body_stream() = default;
+};
+
+/// A response whose body is written after its head, over time.
+struct streamed_response {
+  /// Status and headers. Its body must be empty; Content-Length and
+  /// Transfer-Encoding are the transport's business.
+  http_response head;
+  std::function<boost::asio::awaitable<void>(body_stream&)> body;
+};
+
+/// What a handler that can stream answers.
+using handler_result = std::variant<http_response, streamed_response>;
+
 /// What serves a parsed request (api_handler::handle, or a gateway's router).
 /// The request and context must stay valid until the returned awaitable completes.
 using request_handler =
     std::function<boost::asio::awaitable<http_response>(const http_request&, const request_context&)>;
+/// The same for handlers that may answer with a streamed response (api_handler::serve).
+using streaming_request_handler =
+    std::function<boost::asio::awaitable<handler_result>(const http_request&, const request_context&)>;
 
 }  // namespace hookstream::server

@@ -11,10 +11,18 @@
 // says which, so that case gets its own message; value lists count as sets:
 // order and repetition do not matter). `limit` is not bound: it may change
 // between pages.
+//
+// Stream cursors (the live tail's `id:` and `Last-Event-ID`) are a second kind
+// with their own version byte, so neither kind is accepted as the other:
+//   version 0x81 | xid(8) | seq(8) | filter fingerprint(8) | MAC(16)
+// naming a position in the event log (see storage/attempt_event_log.hpp), bound
+// to the tenant and the filters like a listing cursor.
 #pragma once
 
+#include <hookstream/storage/attempt_event_log.hpp>
 #include <hookstream/storage/attempt_repository.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +44,11 @@ enum class cursor_error {
   other_filters,  ///< genuine, but made for a different filter set
 };
 
+/// A digest of a filter set: cursors carry it to tell "made for other filters"
+/// apart from forged. Equal filter sets have equal fingerprints.
+using filter_fingerprint = std::array<unsigned char, 8>;
+filter_fingerprint fingerprint_of(const storage::attempt_filter& filter);
+
 class cursor_codec {
  public:
   /// `secret` keys the MAC; every server (and thread) that may see a cursor needs
@@ -52,6 +65,16 @@ class cursor_codec {
   /// malformed cursor before any authentication or database work. `decode`
   /// still decides whether it is genuine.
   static bool well_formed(std::string_view token);
+
+  /// Stream cursors. `fingerprint` is fingerprint_of(the subscription's filters),
+  /// computed once per subscriber rather than per event.
+  std::string encode_stream(const storage::event_position& position, const storage::tenant_id& tenant,
+                            const filter_fingerprint& fingerprint) const;
+  std::variant<storage::event_position, cursor_error> decode_stream(std::string_view token,
+                                                                    const storage::tenant_id& tenant,
+                                                                    const filter_fingerprint& fingerprint) const;
+  /// The shape check of `well_formed`, for stream cursors.
+  static bool stream_well_formed(std::string_view token);
 
  private:
   std::string secret_;

@@ -80,16 +80,21 @@ class server_metrics {
   std::atomic<std::uint64_t> readiness_checks_{0};
 };
 
+class live_tail_hub;
+
 /// All workers' metrics; created before the workers start and fixed afterwards.
 class metrics_registry {
  public:
   server_metrics& add_worker();
+  /// Adds the live tail's figures (the hub must outlive the registry's use).
+  void set_live_tail(const std::shared_ptr<live_tail_hub>& hub) noexcept { live_tail_ = hub.get(); }
   /// Reports each replica's state from `health` (set before the workers start).
   void set_replica_health(std::shared_ptr<const storage::replica_health> health) { replica_health_ = std::move(health); }
   std::string render_prometheus() const;
 
  private:
   std::vector<std::unique_ptr<server_metrics>> workers_;
+  const live_tail_hub* live_tail_ = nullptr;
   std::shared_ptr<const storage::replica_health> replica_health_;
 };
 

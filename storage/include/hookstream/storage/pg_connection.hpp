@@ -128,6 +128,16 @@ class pg_connection {
   /// parameters): migrations, SET, BEGIN/COMMIT. Returns the last result.
   boost::asio::awaitable<db_result<query_result>> execute_script(std::string_view sql, clock::time_point deadline);
 
+  /// Waits for a notification (LISTEN/NOTIFY) on this idle connection: returns
+  /// true once at least one has arrived (all that arrived so far are taken, so a
+  /// burst of NOTIFYs wakes the caller once), false when `deadline` passed first.
+  /// Notifications that arrived while a statement ran count too: they are kept
+  /// by libpq until this call takes them. Only the fact of a notification is
+  /// reported, not its channel or payload (hookstream uses them as wake-ups;
+  /// the data lives in tables). Precondition: `usable()`, no statement running.
+  /// Errors: `connection_failed` (the connection is closed), `cancelled`.
+  boost::asio::awaitable<db_result<bool>> wait_for_notification(clock::time_point deadline);
+
   /// After an interrupted operation (`needs_recovery()`): finishes sending what
   /// libpq still holds, reads the statement's results until the connection is
   /// idle again, and waits until the cancel request has been delivered (so it
@@ -179,6 +189,8 @@ class pg_connection {
                                                                 result_format format, clock::time_point deadline);
   boost::asio::awaitable<db_result<query_result>> run_script(std::string_view sql, clock::time_point deadline);
   boost::asio::awaitable<bool> run_recovery(clock::time_point deadline);
+  boost::asio::awaitable<db_result<bool>> run_notification_wait(clock::time_point deadline);
+  bool take_notifications() noexcept;
   boost::asio::awaitable<db_result<void>> flush_output();
   boost::asio::awaitable<db_result<query_result>> read_results();
   bool tls_pending() const noexcept;

@@ -51,6 +51,12 @@ class route_name_cache {
   /// `conn` for all the names the page lacks. On error the rows keep no names.
   boost::asio::awaitable<db_result<void>> resolve(pg_connection& conn, const tenant_id& tenant,
                                                   attempt_rows& rows, clock::time_point deadline);
+  /// The same for rows of several tenants (the live tail reads all tenants'
+  /// events at once): each row's names are looked up within the row's own
+  /// org_id and env_id, as the database returned them, one query per tenant
+  /// with names the cache lacks.
+  boost::asio::awaitable<db_result<void>> resolve_each_tenant(pg_connection& conn, attempt_rows& rows,
+                                                              clock::time_point deadline);
 
   std::size_t size() const noexcept { return cache_.size(); }
   std::uint64_t hits() const noexcept { return cache_.hits(); }
@@ -58,7 +64,8 @@ class route_name_cache {
   std::uint64_t queries() const noexcept { return queries_; }
 
  private:
-  boost::asio::awaitable<db_result<void>> resolve_here(pg_connection& conn, const tenant_id& tenant,
+  // Runs on conn's executor. `tenant` null: each row's own.
+  boost::asio::awaitable<db_result<void>> resolve_here(pg_connection& conn, const tenant_id* tenant,
                                                        attempt_rows& rows, clock::time_point deadline);
 
   route_name_cache_config config_;
