@@ -1,4 +1,6 @@
 #include "support/test_server.hpp"
+
+#include "support/http_client.hpp"
 #include "support/test_database.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -92,29 +94,8 @@ test_server::~test_server() {
 }
 
 http_result test_server::get(const std::string& target, const std::vector<std::string>& headers) const {
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port_});
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  for (const auto& h : headers) {
-    const auto colon = h.find(':');
-    std::string value = h.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    req.set(h.substr(0, colon), value);
-  }
-  http::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  http_result out;
-  out.status = res.result_int();
-  out.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(f.value());
-  }
+  http_client client(port_);  // one connection per call
+  http_result out = client.get(target, headers);
   record_answer(target, out);
   return out;
 }
