@@ -293,7 +293,7 @@ const std::vector<option>& options() {
          return true;
        }},
       {"stream-poll-ms", "HOOKSTREAM_STREAM_POLL_MS", "MS",
-       "live tail: read the event log at least this often without a notification (default 1000)",
+       "live tail: read the event log at least this often without a notification (default 250)",
        [](server_config& c, const std::string& v) {
          unsigned long long n;
          if (!to_uint(v, n, 86'400'000) || n == 0) return false;

@@ -58,7 +58,13 @@ struct live_tail_hub::reader : std::enable_shared_from_this<reader> {
   std::atomic<bool> connected{false};
 
   asio::awaitable<void> run();
-  asio::awaitable<storage::db_result<bool>> drain(storage::pg_connection& conn);
+  // What a drain saw: events it published, committed events it had to leave
+  // behind an older open transaction.
+  struct drained_log {
+    bool found = false;
+    bool held_back = false;
+  };
+  asio::awaitable<storage::db_result<drained_log>> drain(storage::pg_connection& conn);
   asio::awaitable<void> prune(storage::pg_connection& conn);
   asio::awaitable<void> pause(asio::steady_timer& timer, clock::duration d) {
     timer.expires_after(d);
@@ -144,7 +150,6 @@ asio::awaitable<void> live_tail_hub::reader::run() {
       continue;
     }
     read_backoff.on_success();
-    const bool held_back = *drained;
 
     if (config.prune_interval.count() > 0 && clock::now() >= next_prune) {
       co_await prune(conn);
@@ -153,9 +158,12 @@ asio::awaitable<void> live_tail_hub::reader::run() {
       if (!conn.usable()) continue;
     }
 
-    clock::duration wait = config.poll_interval;
-    if (held_back) {
-      wait = held_delay;
+    // Writers skip their NOTIFY while another writer's is pending (0040), and
+    // commit right after it: after a read that found events, look once more
+    // soon even if no notification comes.
+    clock::duration wait = drained->found ? config.follow_up : config.poll_interval;
+    if (drained->held_back) {
+      wait = std::min<clock::duration>(wait, held_delay);
       held_delay = std::min(held_delay * 2, held_back_max);
     } else {
       held_delay = held_back_first;
@@ -173,7 +181,8 @@ asio::awaitable<void> live_tail_hub::reader::run() {
   connected = false;
 }
 
-asio::awaitable<storage::db_result<bool>> live_tail_hub::reader::drain(storage::pg_connection& conn) {
+asio::awaitable<storage::db_result<live_tail_hub::reader::drained_log>> live_tail_hub::reader::drain(
+    storage::pg_connection& conn) {
   // A read brings at most a quarter of a subscriber's buffer: a burst read in
   // one go must not overflow subscribers that keep up.
   const storage::event_read_limits limits{
@@ -181,6 +190,7 @@ asio::awaitable<storage::db_result<bool>> live_tail_hub::reader::drain(storage::
       config.field_bytes,
       std::max<std::int64_t>(1, std::min<std::int64_t>(config.read_bytes,
                                                         static_cast<std::int64_t>(config.subscriber_buffer_bytes / 4)))};
+  drained_log seen;
   for (;;) {
     event_position from;
     {
@@ -192,12 +202,16 @@ asio::awaitable<storage::db_result<bool>> live_tail_hub::reader::drain(storage::
     if (!read) co_return read.error();
     ++reads;
     if (read->rows.size() > 0) {
+      seen.found = true;
       events_read += static_cast<std::uint64_t>(read->rows.size());
       if (auto named = co_await names.resolve_each_tenant(conn, read->rows, deadline); !named)
         co_return named.error();
     }
     if (read->horizon > from) publish(render(*read, from));
-    if (!read->more) co_return read->held_back;
+    if (!read->more) {
+      seen.held_back = read->held_back;
+      co_return seen;
+    }
   }
 }
 

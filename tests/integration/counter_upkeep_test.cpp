@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(totals_match_count_in_the_readers_snapshot_under_writers) {
   check_exact(db, t, "at the end", range);
 }
 
-BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters) {
+BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters_or_the_event_log) {
   test::sql_session db;
   auto t = test::make_tenant(db);
   const std::string hostile = "hostile_" + test::random_hex(8);
@@ -260,6 +260,7 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters) {
           "CREATE TABLE " + hostile + ".attempt_count_deltas (LIKE attempt_count_deltas INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_count_deltas_by_route (LIKE attempt_count_deltas_by_route INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_counts (LIKE attempt_counts INCLUDING ALL);"
+          "CREATE TABLE " + hostile + ".attempt_events (LIKE attempt_events INCLUDING ALL);"
           "CREATE FUNCTION " + hostile + ".pg_backend_pid() RETURNS int LANGUAGE sql AS 'SELECT 42';");
   {
     test::sql_session writer;
@@ -268,9 +269,11 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters) {
     for (int i = 0; i < 200; ++i) writer.exec(random_write(rng, t, "https://hostile"));
     writer.exec("SELECT hookstream_fold_count_deltas(1000)");
   }
-  for (const char* table : {"attempt_count_deltas", "attempt_count_deltas_by_route", "attempt_counts"})
+  for (const char* table : {"attempt_count_deltas", "attempt_count_deltas_by_route", "attempt_counts", "attempt_events"})
     BOOST_TEST(*db.scalar("SELECT count(*) FROM " + hostile + "." + table) == "0", table);
   check_exact(db, t, "written under a hostile search_path");
+  BOOST_TEST(std::stoll(*db.scalar("SELECT count(*) FROM " + schema + ".attempt_events WHERE org_id = " +
+                                   test::quote(t.org_id))) > 0);
   db.exec("SET client_min_messages = warning; DROP SCHEMA " + hostile + " CASCADE; RESET client_min_messages");
 }
 

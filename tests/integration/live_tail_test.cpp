@@ -154,6 +154,60 @@ BOOST_AUTO_TEST_CASE(new_and_changed_attempts_arrive_as_the_listing_renders_them
   BOOST_TEST(!next_attempt(*c, 600ms));  // the no-op update made nothing
 }
 
+// Migration 0040: PostgreSQL commits notifying transactions one at a time, so
+// a writer sends no NOTIFY while another writer's is pending (that one wakes
+// the listeners when it commits), and does when it writes alone.
+BOOST_AUTO_TEST_CASE(a_writer_skips_its_notify_only_while_another_is_pending) {
+  test::sql_session db, listener, open_writer;
+  const auto t = test::make_tenant(db);
+  listener.exec("LISTEN hookstream_attempt_events");
+  listener.take_notifications();
+  const auto notifications_within = [&](std::chrono::milliseconds wait) {
+    int n = 0;
+    for (auto until = std::chrono::steady_clock::now() + wait; std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(10ms);
+      n += listener.take_notifications();
+    }
+    return n;
+  };
+
+  open_writer.exec("BEGIN");
+  test::insert_attempts(open_writer, t, {spec("evt_pending")});
+  test::insert_attempts(db, t, {spec("evt_skipped")});  // commits while the other NOTIFY is pending
+  BOOST_TEST(notifications_within(300ms) == 0);
+  open_writer.exec("COMMIT");
+  BOOST_TEST(notifications_within(300ms) == 1);
+  test::insert_attempts(db, t, {spec("evt_alone")});
+  BOOST_TEST(notifications_within(300ms) == 1);
+}
+
+// The writer that skipped its NOTIFY commits just after the one that sent it:
+// the hub's follow-up read finds it, long before the next poll (60 s here).
+BOOST_AUTO_TEST_CASE(a_writer_that_skipped_its_notify_is_streamed_without_waiting_for_the_poll) {
+  test::sql_session db, first, second;
+  const auto t = test::make_tenant(db);
+  auto server = live_tail_server(1, [](server::server_config& c) { c.live_tail.poll_interval = 60s; });
+  auto c = open_stream(*server, "", {test::api_key_header(t.api_key)});
+  BOOST_REQUIRE(c->status() == 200u);
+  for (int round = 0; round < 5; ++round) {
+    const std::string a = "evt_notified_" + std::to_string(round), b = "evt_quiet_" + std::to_string(round);
+    first.exec("BEGIN");
+    second.exec("BEGIN");
+    test::insert_attempts(first, t, {spec(a)});
+    test::insert_attempts(second, t, {spec(b)});  // no NOTIFY: first's is pending
+    first.exec("COMMIT");
+    std::this_thread::sleep_for(3ms);  // past the hub's read that the NOTIFY caused, usually
+    second.exec("COMMIT");
+    std::set<std::string> got;
+    for (int i = 0; i < 2; ++i) {
+      auto e = next_attempt(*c, 5s);
+      BOOST_REQUIRE_MESSAGE(e, "round " << round << ": only " << got.size() << " of 2 events within 5 s");
+      got.insert(field(e->data, "event_id"));
+    }
+    BOOST_TEST((got == std::set<std::string>{a, b}));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(last_event_id_and_cursor_resume_without_gap_or_duplicate) {
   test::sql_session db;
   const auto t = test::make_tenant(db);

@@ -83,6 +83,16 @@ std::vector<std::string> sql_session::column(const std::string& sql) {
   return out;
 }
 
+int sql_session::take_notifications() {
+  if (PQconsumeInput(conn_) == 0) throw std::runtime_error(std::string("reading notifications: ") + PQerrorMessage(conn_));
+  int n = 0;
+  while (PGnotify* note = PQnotifies(conn_)) {
+    ++n;
+    PQfreemem(note);
+  }
+  return n;
+}
+
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {

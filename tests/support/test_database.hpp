@@ -35,6 +35,9 @@ class sql_session {
   std::optional<std::string> scalar(const std::string& sql);
   /// All rows of a one-column result.
   std::vector<std::string> column(const std::string& sql);
+  /// Notifications (of channels this session LISTENs to) received so far and
+  /// not counted before; reads what the server has sent without waiting.
+  int take_notifications();
 
  private:
   struct pg_conn* conn_;

@@ -2,10 +2,12 @@
 // new and changed attempts and reads them from the event log, fanned out to
 // the subscribers of every worker thread.
 //
-//   writers ──INSERT/UPDATE──▶ delivery_attempts ──trigger──▶ attempt_events (+ NOTIFY)
+//   writers ──INSERT/UPDATE──▶ delivery_attempts ──trigger──▶ attempt_events (+ NOTIFY*)
 //                                                                   │
 //   live_tail_hub (its own executor, one connection per process):   │
-//     LISTEN; on a notification, a poll tick, or when events were held back,
+//     LISTEN; on a notification, a poll tick, a follow-up shortly after a read
+//     that found events (*: one pending NOTIFY at a time, migration 0040), or
+//     when events were held back,
 //     read the final events after its horizon (all tenants, in log order), give
 //     them their route names, render each once exactly as the listing does, and
 //     post the batch to every worker ─────────────────────────────────┐
@@ -78,8 +80,13 @@ struct live_tail_config {
   /// Back-off between failed connects: doubles from 100 ms up to this.
   std::chrono::milliseconds reconnect_backoff_max{2000};
   /// The log is read at least this often without a notification (a NOTIFY may
-  /// be lost across a reconnect; events may wait behind an older transaction).
-  std::chrono::milliseconds poll_interval{1000};
+  /// be lost across a reconnect; a writer that stays open after its statement
+  /// may have skipped its NOTIFY, see migration 0040).
+  std::chrono::milliseconds poll_interval{250};
+  /// After a read that found events, read again this soon even without a
+  /// notification: writers skip their NOTIFY while another writer's is pending
+  /// (0040) and usually commit within this.
+  std::chrono::milliseconds follow_up{10};
   /// After a notification, wait this long before reading, so that a burst of
   /// commits is read (and written to subscribers) as one batch. 0 = at once.
   std::chrono::milliseconds coalesce{0};
