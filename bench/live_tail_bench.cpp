@@ -13,6 +13,15 @@
 // Prints the figures; asserts nothing. Deliveries expected = attempts written x
 // subscribers of their tenant; any shortfall or any overflow is printed.
 //
+// Idle subscribers (the listing's price of open streams), two more modes:
+//   --prepare-listing FILE  makes one tenant with --listing-rows attempts and
+//                           writes its API key to FILE, then exits;
+//   --hold FILE             opens --subscribers streams with FILE's key, prints
+//                           "holding N idle streams" once every head is in, and
+//                           keeps them open (reading heartbeats) until stdin
+//                           closes. bench/live_tail --idle runs the listing's
+//                           load generator with and without such a holder.
+//
 // Self-contained apart from hookstream::auth (API key hashing) and libpq.
 #include <hookstream/auth/api_key.hpp>
 #include <hookstream/encoding/hex.hpp>
@@ -26,11 +35,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -49,12 +60,17 @@ struct options {
   int rate = 1000;
   int duration_s = 10;
   int writers = 4;
+  std::string prepare_listing;  // key file to write
+  std::string hold;             // key file to read
+  int listing_rows = 2000;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: hookstream-bench-tail --port N --database-url URL [--tenants 10] [--subscribers 1000]\n"
-               "                             [--rate 1000] [--duration 10] [--writers 4]\n");
+               "                             [--rate 1000] [--duration 10] [--writers 4]\n"
+               "       hookstream-bench-tail --database-url URL --prepare-listing KEY_FILE [--listing-rows 2000]\n"
+               "       hookstream-bench-tail --port N --database-url URL --hold KEY_FILE [--subscribers 1000]\n");
   std::exit(2);
 }
 
@@ -72,9 +88,14 @@ options parse(int argc, char** argv) {
     else if (a == "--rate") o.rate = std::stoi(v);
     else if (a == "--duration") o.duration_s = std::stoi(v);
     else if (a == "--writers") o.writers = std::stoi(v);
+    else if (a == "--prepare-listing") o.prepare_listing = v;
+    else if (a == "--hold") o.hold = v;
+    else if (a == "--listing-rows") o.listing_rows = std::stoi(v);
     else usage();
   }
-  if (o.database_url.empty() || o.tenants < 1 || o.subscribers < 1 || o.rate < 1 || o.writers < 1) usage();
+  if (o.database_url.empty() || o.tenants < 1 || o.subscribers < 1 || o.rate < 1 || o.writers < 1 ||
+      o.listing_rows < 0 || (!o.prepare_listing.empty() && !o.hold.empty()))
+    usage();
   return o;
 }
 
@@ -202,8 +223,63 @@ double percentile(std::vector<double>& v, double p) {
 
 }  // namespace
 
+// --prepare-listing: a tenant whose first page is a full 50 rows with names.
+int prepare_listing(const options& o) {
+  pg db(o.database_url);
+  const tenant t = make_tenant(db);
+  db.exec("INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, request_url, "
+          "request_method, request_headers, request_body_size, response_status, response_headers, response_body, "
+          "duration_ms, status, attempt_number, trigger_type, created_at) "
+          "SELECT 'da_' || md5(g::text || '" + t.env + "'), '" + t.org + "', '" + t.env + "', 'evt_' || g, '" +
+          t.connection + "', '" + t.destination +
+          "', 'https://example.com/hook', 'POST', '{\"content-type\":\"application/json\"}', 512, 200, "
+          "'{\"server\":\"bench\"}', convert_to(repeat('x', 256), 'UTF8'), 42, 'success', 1, 'initial', "
+          "now() - g * interval '1 second' FROM generate_series(1, " + std::to_string(o.listing_rows) + ") g");
+  std::FILE* f = std::fopen(o.prepare_listing.c_str(), "w");
+  if (!f || std::fprintf(f, "%s\n", t.key.c_str()) < 0 || std::fclose(f) != 0)
+    throw std::runtime_error("cannot write " + o.prepare_listing);
+  return 0;
+}
+
+// --hold: idle streams until stdin closes.
+int hold(const options& o) {
+  std::string key;
+  {
+    std::FILE* f = std::fopen(o.hold.c_str(), "r");
+    char line[256] = {};
+    if (!f || !std::fgets(line, sizeof line, f)) throw std::runtime_error("cannot read a key from " + o.hold);
+    std::fclose(f);
+    key = line;
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  }
+  asio::io_context io;
+  tally seen;
+  std::atomic<bool> stop{false};
+  const tcp::endpoint at(asio::ip::make_address(o.host), o.port);
+  for (int i = 0; i < o.subscribers; ++i) asio::co_spawn(io, subscribe(at, o.host, key, seen, stop), asio::detached);
+  std::thread io_thread([&] { io.run(); });
+  std::size_t connected = 0, failed = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::promise<std::pair<std::size_t, std::size_t>> counted;
+    asio::post(io, [&] { counted.set_value({seen.connected, seen.refused + seen.errors}); });
+    std::tie(connected, failed) = counted.get_future().get();
+    if (connected + failed >= static_cast<std::size_t>(o.subscribers)) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::printf("holding %zu idle streams (%zu refused or failed)\n", connected, failed);
+  std::fflush(stdout);
+  while (std::getchar() != EOF) {
+  }
+  stop = true;
+  io.stop();
+  io_thread.join();
+  return failed == 0 && connected == static_cast<std::size_t>(o.subscribers) ? 0 : 1;
+}
+
 int main(int argc, char** argv) try {
   const options o = parse(argc, argv);
+  if (!o.prepare_listing.empty()) return prepare_listing(o);
+  if (!o.hold.empty()) return hold(o);
   std::vector<tenant> tenants;
   {
     pg db(o.database_url);
