@@ -4,6 +4,7 @@
 #include "support/run_coro.hpp"
 #include "support/test_database.hpp"
 
+#include <hookstream/storage/attempt_event_log.hpp>
 #include <hookstream/storage/route_name_cache.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -69,6 +70,40 @@ BOOST_AUTO_TEST_CASE(names_come_from_the_tenants_own_routes_and_a_hot_page_asks_
   const auto again = named_page(cache, mine);
   BOOST_TEST(again == first, boost::test_tools::per_element());
   BOOST_TEST(cache.queries() == 1u);  // all from the cache
+}
+
+// The live tail names rows of every tenant at once: rows of two tenants whose
+// connections share an id each get their own tenant's name, the first time
+// (from the database) and the second (from the cache, and from what earlier
+// rows of the same batch found).
+BOOST_AUTO_TEST_CASE(rows_of_several_tenants_are_named_each_within_their_own_tenant) {
+  test::sql_session db;
+  const auto a = test::make_tenant(db), b = test::make_tenant(db);
+  const std::string shared = "conn_same_" + a.env_id;
+  for (const auto* t : {&a, &b})
+    db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES (" + test::quote(shared) + ", " +
+            test::quote(t->org_id) + ", " + test::quote(t->env_id) + ", " + test::quote("Named in " + t->env_id) + ")");
+  storage::route_name_cache cache;
+  asio::io_context io(test::io_concurrency_hint());
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(test::database_url(), soon()));
+    const auto start = co_await storage::read_event_horizon(conn, soon());
+    BOOST_REQUIRE(start);
+    for (int i = 0; i < 6; ++i) test::insert_attempts(db, i % 2 ? b : a, {{.connection_id = shared}});
+    for (int round = 0; round < 2; ++round) {
+      auto read = co_await storage::read_events(conn, *start, {}, soon());
+      BOOST_REQUIRE(read);
+      BOOST_REQUIRE_EQUAL(read->rows.size(), 6);
+      BOOST_REQUIRE(co_await cache.resolve_each_tenant(conn, read->rows, soon()));
+      for (int i = 0; i < 6; ++i) {
+        const auto row = read->rows[i];
+        BOOST_TEST(std::string(row.connection_name.value_or("-")) == "Named in " + std::string(row.env_id),
+                   "round " << round << ", row " << i);
+      }
+    }
+  });
+  BOOST_TEST(cache.queries() == 2u);  // one per tenant, the first round only
 }
 
 BOOST_AUTO_TEST_CASE(renames_and_deletions_show_within_the_ttl) {
