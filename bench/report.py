@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 
 ap = argparse.ArgumentParser()
@@ -184,6 +185,12 @@ if writers:
         ratio = w["with_counters_tps"] / w["without_counters_tps"] if w["without_counters_tps"] else 0
         lines.append(f"| {w['environments']} | {w['round']} | {fmt(w['with_counters_tps'])} | "
                      f"{fmt(w['without_counters_tps'])} | {ratio:.2f} | {fmt(w.get('no_triggers_tps', 0))} |")
+    for envs in sorted({w["environments"] for w in writers}):
+        ratios = sorted(w["with_counters_tps"] / w["without_counters_tps"] for w in writers
+                        if w["environments"] == envs and w["without_counters_tps"])
+        if ratios:
+            lines.append(f"\n{envs} environment(s): ratio median {statistics.median(ratios):.2f} "
+                         f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}, {len(ratios)} rounds).")
 mixed = next((s for s in scenarios if s["scenario"] == "mixed_first_page"), None)
 if mixed:
     lines += ["", f"Mixed load: the first page at {fmt(mixed['rps'])} req/s (p99 {fmt(mixed['latency_ms']['p99'])} ms) "

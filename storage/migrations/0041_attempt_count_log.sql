@@ -54,10 +54,18 @@ CREATE TABLE attempt_count_log (
   minute         timestamp NOT NULL,  -- UTC minute of created_at
   n              bigint NOT NULL
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
-        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000);
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000,
+        autovacuum_vacuum_cost_delay = 0);
 -- The one index writers maintain: readers find a tenant's pending rows (of a
 -- range of minutes) through it; route filters are checked on those few rows.
 CREATE INDEX attempt_count_log_tenant ON attempt_count_log (org_id, env_id, minute);
+-- No column statistics: the log's content changes every second, and statistics
+-- taken while one tenant's burst was pending (its org and env the most common
+-- values) would make the readers' plans (generic, cached per connection) scan
+-- the whole log. With the default selectivity a tenant's rows are always
+-- looked up through the index.
+ALTER TABLE attempt_count_log ALTER COLUMN org_id SET STATISTICS 0, ALTER COLUMN env_id SET STATISTICS 0,
+  ALTER COLUMN minute SET STATISTICS 0;
 
 -- Pending deltas carry over: the tenant's as tenant-only rows, the routes' as
 -- route-only pairs.

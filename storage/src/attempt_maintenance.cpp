@@ -24,6 +24,9 @@ namespace {
 // 7286091635 the counters' (taken inside the SQL functions).
 constexpr std::string_view maintenance_lock = "7286091636";
 
+// Folds of at least this many log rows are followed by a VACUUM of the log.
+constexpr std::int64_t vacuum_after_rows = 1000;
+
 // SQLSTATE 55P03 lock_not_available: lock_timeout expired.
 bool lock_timed_out(const db_error& e) { return e.sqlstate == "55P03"; }
 
@@ -336,6 +339,13 @@ asio::awaitable<db_result<std::int64_t>> fold_count_deltas(pg_connection& conn, 
     total += folded;
     if (folded < batch) break;
   }
+  // Folded log rows are dead rows and dead index entries that every reader of
+  // their tenant steps over until a VACUUM removes them (autovacuum may wait a
+  // minute). After a large fold, vacuum now: the log is small, so this takes
+  // milliseconds; SKIP_LOCKED: when another instance is vacuuming it, skip.
+  if (total >= vacuum_after_rows)
+    if (auto v = co_await conn.execute_script("VACUUM (SKIP_LOCKED) attempt_count_log", deadline); !v)
+      co_return v.error();
   co_return total;
 }
 

@@ -75,8 +75,10 @@ struct maintenance_report {
   std::vector<std::string> notes;   ///< e.g. a drop that timed out waiting for its lock
 };
 
-/// Folds committed counter deltas in batches until fewer than a batch remain;
-/// returns how many delta rows were folded.
+/// Folds committed counter deltas (rows of the counters' log) in batches until
+/// fewer than a batch remain, then, when it folded 1,000 rows or more, VACUUMs
+/// the log (skipped when another session holds it). Returns how many rows were
+/// folded. Precondition: `conn` is not inside a transaction block (VACUUM).
 boost::asio::awaitable<db_result<std::int64_t>> fold_count_deltas(pg_connection& conn, int batch,
                                                                   clock::time_point deadline);
 
