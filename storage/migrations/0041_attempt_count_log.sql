@@ -27,7 +27,7 @@
 --
 -- The price moved to bulk writes: an INSERT or COPY of N rows appends N log
 -- rows (0003 grouped them per statement) and readers sum a tenant's pending
--- log rows until the next fold (every second by default). README: figures.
+-- log rows until the next fold (every 250 ms by default). README: figures.
 --
 -- Corrections (--recount) are log rows too. A log row counts for the tenant's
 -- layers always, for the route's layers when it names a route: a tenant-only
