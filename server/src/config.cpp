@@ -232,7 +232,7 @@ const std::vector<option>& options() {
        "remove attempts older than N days (whole monthly partitions, then batches); 0 = keep all (default 0)",
        count([](server_config& c) -> int& { return c.maintenance_settings.retention_days; }, 0, 100'000)},
       {"compaction-interval-ms", "HOOKSTREAM_COMPACTION_INTERVAL_MS", "MS",
-       "how often pending counter deltas are folded (default 1000)",
+       "how often the counters' pending log rows are folded (default 250)",
        [](server_config& c, const std::string& v) {
          unsigned long long n;
          if (!to_uint(v, n, 3'600'000) || n == 0) return false;

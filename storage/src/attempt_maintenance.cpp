@@ -24,6 +24,9 @@ namespace {
 // 7286091635 the counters' (taken inside the SQL functions).
 constexpr std::string_view maintenance_lock = "7286091636";
 
+// Folds of at least this many log rows are followed by a VACUUM of the log.
+constexpr std::int64_t vacuum_after_rows = 1000;
+
 // SQLSTATE 55P03 lock_not_available: lock_timeout expired.
 bool lock_timed_out(const db_error& e) { return e.sqlstate == "55P03"; }
 
@@ -51,7 +54,7 @@ WITH RECURSIVE envs AS (
     ORDER BY d.org_id, d.env_id LIMIT 1) n)
 SELECT org_id, env_id FROM envs
 UNION SELECT org_id, env_id FROM attempt_counts
-UNION SELECT org_id, env_id FROM attempt_count_deltas
+UNION SELECT org_id, env_id FROM attempt_count_log
 UNION SELECT org_id, env_id FROM attempt_counts_daily
 ORDER BY 1, 2)sql";
 
@@ -74,14 +77,14 @@ route AS (
     SELECT connection_id, destination_id, status, in_dlq, day, n FROM attempt_counts_daily_by_route
     WHERE org_id = $1 AND env_id = $2
     UNION ALL
-    SELECT connection_id, destination_id, status, in_dlq, day, n FROM attempt_count_deltas_by_route
-    WHERE org_id = $1 AND env_id = $2) r
+    SELECT connection_id, destination_id, status, in_dlq, minute::date, n FROM attempt_count_log
+    WHERE org_id = $1 AND env_id = $2 AND connection_id IS NOT NULL) r
   GROUP BY 1, 2, 3, 4, 5),
 tenant AS (
   SELECT status, in_dlq, minute, sum(n) AS n FROM (
     SELECT status, in_dlq, minute, n FROM attempt_counts_minutely WHERE org_id = $1 AND env_id = $2
     UNION ALL
-    SELECT status, in_dlq, minute, n FROM attempt_count_deltas WHERE org_id = $1 AND env_id = $2) t
+    SELECT status, in_dlq, minute, n FROM attempt_count_log WHERE org_id = $1 AND env_id = $2) t
   GROUP BY 1, 2, 3),
 route_diff AS (
   SELECT connection_id, destination_id, status, in_dlq, day, coalesce(a.n, 0) - coalesce(c.n, 0) AS n
@@ -122,24 +125,28 @@ const std::string& check_sql() {
   static const std::string sql = std::string(cells_sql) + "," + std::string(rollup_diff_sql) + R"sql(
 SELECT (SELECT coalesce(sum(n), 0) FROM actual)::int8,
        (SELECT coalesce(sum(n), 0) FROM (SELECT n FROM attempt_counts WHERE org_id = $1 AND env_id = $2
-        UNION ALL SELECT n FROM attempt_count_deltas WHERE org_id = $1 AND env_id = $2) x)::int8,
+        UNION ALL SELECT n FROM attempt_count_log WHERE org_id = $1 AND env_id = $2) x)::int8,
        ((SELECT count(*) FROM route_diff) + (SELECT count(*) FROM tenant_diff) +
         (SELECT count(*) FROM rollup_diff))::int8)sql";
   return sql;
 }
 
-// Corrections as deltas of a writer id no backend has ($3, negative): they
-// cannot collide with any other delta row, so this REPEATABLE READ transaction
-// never meets a concurrent update of a row it writes.
+// Corrections are log rows (migration 0041): a tenant cell's without a route,
+// a route cell's as a pair at its day's midnight (+n with the route, -n
+// without) that leaves the tenant's counts alone. Appended, like writers' rows:
+// this REPEATABLE READ transaction never meets a concurrent update of a row it
+// writes.
 const std::string& correction_sql() {
   static const std::string sql = std::string(cells_sql) + R"sql(,
-by_route AS (
-  INSERT INTO attempt_count_deltas_by_route
-  SELECT $1, $2, connection_id, destination_id, status, in_dlq, day, $3, n FROM route_diff RETURNING 1),
-by_tenant AS (
-  INSERT INTO attempt_count_deltas (org_id, env_id, status, in_dlq, day, minute, writer, n)
-  SELECT $1, $2, status, in_dlq, minute::date, minute, $3, n FROM tenant_diff RETURNING 1)
-SELECT ((SELECT count(*) FROM by_route) + (SELECT count(*) FROM by_tenant))::int8)sql";
+corrections AS (
+  INSERT INTO attempt_count_log (org_id, env_id, connection_id, destination_id, status, in_dlq, minute, n)
+  SELECT $1, $2, connection_id, destination_id, status, in_dlq, day::timestamp, n FROM route_diff
+  UNION ALL
+  SELECT $1, $2, NULL, NULL, status, in_dlq, day::timestamp, -n FROM route_diff
+  UNION ALL
+  SELECT $1, $2, NULL, NULL, status, in_dlq, minute, n FROM tenant_diff
+  RETURNING 1)
+SELECT ((SELECT count(*) FROM route_diff) + (SELECT count(*) FROM tenant_diff))::int8)sql";
   return sql;
 }
 
@@ -208,13 +215,7 @@ asio::awaitable<db_result<std::int64_t>> recount_one(pg_connection& conn, const 
           "BEGIN ISOLATION LEVEL REPEATABLE READ; LOCK TABLE delivery_attempts IN ACCESS SHARE MODE", deadline);
       !r)
     co_return co_await fail(r.error());
-  auto writer = co_await conn.execute("SELECT (-nextval('attempt_count_correction_writer'))::int4", {},
-                                      result_format::text, deadline);
-  if (!writer) co_return co_await fail(writer.error());
-  const std::string writer_id(writer->bytes(0, 0));
-  const std::array<query_param, 3> params{std::string_view(env.org_id), std::string_view(env.env_id),
-                                          std::string_view(writer_id)};
-  auto corrected = co_await conn.execute(correction_sql(), params, result_format::binary, deadline);
+  auto corrected = co_await conn.execute(correction_sql(), tenant, result_format::binary, deadline);
   if (!corrected) co_return co_await fail(corrected.error());
   if (auto r = co_await conn.execute_script("COMMIT", deadline); !r) co_return co_await fail(r.error());
   co_return corrected->integer(0, 0);
@@ -338,6 +339,13 @@ asio::awaitable<db_result<std::int64_t>> fold_count_deltas(pg_connection& conn, 
     total += folded;
     if (folded < batch) break;
   }
+  // Folded log rows are dead rows and dead index entries that every reader of
+  // their tenant steps over until a VACUUM removes them (autovacuum may wait a
+  // minute). After a large fold, vacuum now: the log is small, so this takes
+  // milliseconds; SKIP_LOCKED: when another instance is vacuuming it, skip.
+  if (total >= vacuum_after_rows)
+    if (auto v = co_await conn.execute_script("VACUUM (SKIP_LOCKED) attempt_count_log", deadline); !v)
+      co_return v.error();
   co_return total;
 }
 

@@ -166,7 +166,7 @@ class shape_sql_builder {
     const bool by_route = k_.values[1] > 0 || k_.values[2] > 0;
     // Selective by nature: count the event's rows through its index.
     if (by_event) return "(SELECT count(*) FROM delivery_attempts n WHERE " + where("n", 0) + ")";
-    if (!k_.range) return counters(by_route, "");
+    if (!k_.range) return counters(by_route);
     return by_route ? route_range_total() : tenant_range_total();
   }
 
@@ -183,16 +183,17 @@ class shape_sql_builder {
     if (k_.dlq) w += " AND k.in_dlq = (" + arg(p_.dlq) + "::int4 = 1)";
     return w;
   }
-  // Folded all-time counters plus the deltas writers left since the last
-  // compaction (migration 0003), or with `days` (a condition on k.day) the
-  // daily counters and deltas of those days.
-  std::string counters(bool by_route, const std::string& days) const {
-    const std::string where = counter_where(by_route) + days;
+  // Folded all-time counters plus the log rows writers appended since the last
+  // compaction (migration 0041), or with `days` (a condition on k.day) the
+  // daily counters of those days and, with `minutes` (the same days as a
+  // condition on k.minute), their pending log rows. A route filter's `=` skips
+  // the log's tenant-only rows (NULL route).
+  std::string counters(bool by_route, const std::string& days = "", const std::string& minutes = "") const {
+    const std::string where = counter_where(by_route);
     const std::string folded = by_route ? (days.empty() ? "attempt_counts_by_route" : "attempt_counts_daily_by_route")
                                         : (days.empty() ? "attempt_counts" : "attempt_counts_daily");
-    const std::string pending = by_route ? "attempt_count_deltas_by_route" : "attempt_count_deltas";
-    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where +
-           " UNION ALL SELECT k.n FROM " + pending + " k WHERE " + where + ") k)";
+    return "(SELECT coalesce(sum(k.n), 0)::int8 FROM (SELECT k.n FROM " + folded + " k WHERE " + where + days +
+           " UNION ALL SELECT k.n FROM attempt_count_log k WHERE " + where + minutes + ") k)";
   }
   std::string direct_count(const std::string& bounds) const {
     return "SELECT count(*) AS n FROM delivery_attempts x WHERE " + where("x", 0, false) + bounds;
@@ -204,13 +205,14 @@ class shape_sql_builder {
     const std::string first_midnight = "(date_trunc('day', " + a + " AT TIME ZONE 'UTC') + interval '1 day')";
     const std::string last_midnight = "date_trunc('day', " + b + " AT TIME ZONE 'UTC')";
     const std::string days = " AND k.day >= " + first_midnight + "::date AND k.day < " + last_midnight + "::date";
+    const std::string minutes = " AND k.minute >= " + first_midnight + " AND k.minute < " + last_midnight;
     return "(SELECT coalesce(sum(t.n), 0)::int8 FROM (" +
            direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + first_midnight +
                         " AT TIME ZONE 'UTC')") +
            " UNION ALL " +
            direct_count(" AND x.created_at >= (greatest(" + last_midnight + ", " + first_midnight +
                         ") AT TIME ZONE 'UTC') AND x.created_at < " + b) +
-           " UNION ALL SELECT " + counters(true, days) + ") t)";
+           " UNION ALL SELECT " + counters(true, days, minutes) + ") t)";
   }
   // The tenant's counters by day, hour and minute (migration 0010): (A, B) is
   // the partial minute after A, whole minutes up to the first whole hour, whole
@@ -270,7 +272,7 @@ class shape_sql_builder {
            bucket("attempt_counts_daily", "day", db + "::date", h2) +
            piece("attempt_counts_hourly", "hour", hb, db + " + interval '1 day'", h2, "-") +
            piece("attempt_counts_daily", "day", da + "::date", db + "::date") +
-           piece("attempt_count_deltas", "minute", x, y) + ") t)";
+           piece("attempt_count_log", "minute", x, y) + ") t)";
   }
 
   shape_key k_;

@@ -255,13 +255,14 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters_or_the_e
   auto t = test::make_tenant(db);
   const std::string hostile = "hostile_" + test::random_hex(8);
   const std::string schema = *db.scalar("SELECT current_schema()");
-  // Same-named tables (and a pg_backend_pid) first in the writer's search_path.
+  // Same-named tables, and a date_trunc of the very signature the row triggers
+  // call (migration 0041 names pg_catalog's), first in the writer's search_path.
   db.exec("CREATE SCHEMA " + hostile + ";"
-          "CREATE TABLE " + hostile + ".attempt_count_deltas (LIKE attempt_count_deltas INCLUDING ALL);"
-          "CREATE TABLE " + hostile + ".attempt_count_deltas_by_route (LIKE attempt_count_deltas_by_route INCLUDING ALL);"
+          "CREATE TABLE " + hostile + ".attempt_count_log (LIKE attempt_count_log INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_counts (LIKE attempt_counts INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_events (LIKE attempt_events INCLUDING ALL);"
-          "CREATE FUNCTION " + hostile + ".pg_backend_pid() RETURNS int LANGUAGE sql AS 'SELECT 42';");
+          "CREATE FUNCTION " + hostile + ".date_trunc(text, timestamp) RETURNS timestamp LANGUAGE sql "
+          "AS $$SELECT timestamp '2000-01-01'$$;");
   {
     test::sql_session writer;
     writer.exec("SET search_path = " + hostile + ", pg_catalog, " + schema);
@@ -269,9 +270,12 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters_or_the_e
     for (int i = 0; i < 200; ++i) writer.exec(random_write(rng, t, "https://hostile"));
     writer.exec("SELECT hookstream_fold_count_deltas(1000)");
   }
-  for (const char* table : {"attempt_count_deltas", "attempt_count_deltas_by_route", "attempt_counts", "attempt_events"})
+  for (const char* table : {"attempt_count_log", "attempt_counts", "attempt_events"})
     BOOST_TEST(*db.scalar("SELECT count(*) FROM " + hostile + "." + table) == "0", table);
-  check_exact(db, t, "written under a hostile search_path");
+  // With a range: the minute, hour and day counters (which date_trunc feeds) too.
+  const std::int64_t now = std::stoll(*db.scalar("SELECT (extract(epoch FROM now()) * 1000000)::int8"));
+  check_exact(db, t, "written under a hostile search_path",
+              range_bounds{now - 2 * 86'400'000'000LL - 3'723'456'789LL, now - 5'432'109'876LL});
   BOOST_TEST(std::stoll(*db.scalar("SELECT count(*) FROM " + schema + ".attempt_events WHERE org_id = " +
                                    test::quote(t.org_id))) > 0);
   db.exec("SET client_min_messages = warning; DROP SCHEMA " + hostile + " CASCADE; RESET client_min_messages");
@@ -416,6 +420,47 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
   admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
+// Migration 0041 replaces 0003's per-writer delta tables by the log: deltas
+// pending when it runs stay counted, before and after they are folded.
+BOOST_AUTO_TEST_CASE(pending_deltas_carry_over_into_the_log) {
+  test::sql_session admin;
+  const std::string url = scratch_database(admin);
+  {
+    const auto& all = storage::builtin_migrations();
+    const auto log = std::find_if(all.begin(), all.end(), [](const storage::migration& m) { return m.version == 41; });
+    BOOST_REQUIRE(log != all.end());
+    boost::asio::io_context io;
+    auto before = test::run_on(io, [&]() -> boost::asio::awaitable<storage::db_result<int>> {
+      storage::pg_connection conn(io.get_executor());
+      BOOST_REQUIRE(co_await conn.connect(url, storage::clock::now() + 10s));
+      co_return co_await storage::apply_migrations(conn, std::span(all.data(), static_cast<std::size_t>(log - all.begin())),
+                                                   storage::clock::now() + 60s);
+    });
+    BOOST_REQUIRE(before);
+    test::sql_session db(url);
+    auto t = test::make_tenant(db);
+    std::mt19937 rng(21);
+    for (int i = 0; i < 300; ++i) db.exec(random_write(rng, t, "https://before-0041"));
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas") != "0");
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas_by_route") != "0");
+
+    BOOST_REQUIRE(storage::migrate_database(url, 60s));
+    const std::int64_t now = std::stoll(*db.scalar("SELECT (extract(epoch FROM now()) * 1000000)::int8"));
+    const range_bounds range{now - 2 * 86'400'000'000LL - 3'723'456'789LL, now - 5'432'109'876LL};
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") != "0");
+    check_exact(db, t, "carried over, pending", range);
+    for (int i = 0; i < 100; ++i) db.exec(random_write(rng, t, "https://after-0041"));
+    check_exact(db, t, "and new writes", range);
+    db.exec("SELECT hookstream_fold_count_deltas()");
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") == "0");
+    check_exact(db, t, "folded", range);
+    auto rows = storage::check_database_counters(url, t.env_id);
+    BOOST_REQUIRE(rows);
+    BOOST_TEST(!rows->at(0).drifted());
+  }
+  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
+}
+
 // The server's background maintenance: two runners (two server instances) on
 // one database fold deltas, create partitions ahead and apply retention, and
 // neither fails because of the other.
@@ -431,11 +476,16 @@ BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
             test::quote(t.env_id) + ", 'evt', " + test::quote(t.connection_ids[0]) + ", " +
             test::quote(t.destination_ids[0]) + ", 'https://bg', 'POST', 'pending', now() - g * interval '1 day' "
             "FROM generate_series(0, 99) g");
+    // And enough new ones that a fold of them VACUUMs the log.
+    db.exec("INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, "
+            "request_url, request_method, status, created_at) SELECT 'da_bgnew' || g, " + test::quote(t.org_id) +
+            ", " + test::quote(t.env_id) + ", 'evt', " + test::quote(t.connection_ids[1]) + ", " +
+            test::quote(t.destination_ids[1]) + ", 'https://bg', 'POST', 'failed', now() FROM generate_series(1, 1500) g");
     const auto partitions = [&] {
       return std::stoi(*db.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'delivery_attempts'::regclass"));
     };
     const int before = partitions();
-    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas") != "0");
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") != "0");
 
     storage::maintenance_config c;
     c.partitions_ahead = std::chrono::hours(24 * 130);  // about four months more than the migration made
@@ -450,14 +500,22 @@ BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
       storage::maintenance_runner one(url, c, 100ms, 200ms, log), two(url, c, 100ms, 200ms, log);
       const auto until = std::chrono::steady_clock::now() + 20s;
       while (std::chrono::steady_clock::now() < until &&
-             (*db.scalar("SELECT count(*) FROM attempt_count_deltas") != "0" || partitions() < before + 3 ||
+             (*db.scalar("SELECT count(*) FROM attempt_count_log") != "0" || partitions() < before + 3 ||
               *db.scalar("SELECT count(*) FROM delivery_attempts WHERE created_at < now() - interval '40 days'") !=
                   "0"))
         std::this_thread::sleep_for(100ms);
     }
-    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_deltas") == "0");
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") == "0");
     BOOST_TEST(partitions() >= before + 3);
-    BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts") == "40");  // 0..39 days old
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts") == "1540");  // 0..39 days old, and the new
+    // The runner vacuumed the log after folding (autovacuum would show as last_autovacuum).
+    bool vacuumed = false;
+    for (int i = 0; i < 50 && !vacuumed; ++i) {
+      vacuumed = *db.scalar("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+                            "WHERE relid = 'attempt_count_log'::regclass") == "t";
+      if (!vacuumed) std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST(vacuumed);
     check_exact(db, t, "after background maintenance");
     std::string errors;
     for (const auto& line : logged)

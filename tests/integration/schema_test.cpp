@@ -102,7 +102,8 @@ BOOST_AUTO_TEST_CASE(every_table_is_distributed_by_org_or_a_reference_table) {
         "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
         "FROM pg_index i WHERE i.indisunique AND (i.indrelid = " + test::quote(t) + "::regclass "
         "OR i.indrelid IN (SELECT relid FROM pg_partition_tree(" + test::quote(t) + "::regclass)))");
-    BOOST_TEST(!keys.empty());
+    // The counters' log is append-only and has no key at all (migration 0041).
+    if (t != "attempt_count_log") BOOST_TEST(!keys.empty());
     for (const auto& k : keys) {
       BOOST_TEST_INFO("unique index " << k);
       const auto columns = k.substr(k.find(' ') + 1);

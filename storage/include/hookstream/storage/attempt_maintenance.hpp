@@ -1,13 +1,14 @@
-// Upkeep of delivery_attempts and the counters behind `total` (migrations 0003
-// and 0004): compaction of counter deltas, partitions ahead of time, retention,
+// Upkeep of delivery_attempts and the counters behind `total` (migrations 0003,
+// 0004 and 0041): compaction of counter deltas, partitions ahead of time, retention,
 // and the check and repair of counters that drifted.
 //
 // Every operation runs on a connection of its own (never a pooled one: some hold
 // locks or long snapshots), in bounded steps, each with its own deadline, and
 // can run on a live database next to the server and writers:
 //
-//   compaction   hookstream_fold_count_deltas() in batches; a writer may wait for
-//                a batch's commit (milliseconds), never the reverse.
+//   compaction   hookstream_fold_count_deltas() in batches: committed rows of the
+//                counters' log (migration 0041) into the folded counters; writers
+//                never wait for it, nor it for them.
 //   partitions   monthly partitions up to `partitions_ahead` from now; the
 //                future partition is rolled forward (ACCESS EXCLUSIVE on
 //                delivery_attempts for milliseconds, under `lock_timeout`).
@@ -74,8 +75,10 @@ struct maintenance_report {
   std::vector<std::string> notes;   ///< e.g. a drop that timed out waiting for its lock
 };
 
-/// Folds committed counter deltas in batches until fewer than a batch remain;
-/// returns how many delta rows were folded.
+/// Folds committed counter deltas (rows of the counters' log) in batches until
+/// fewer than a batch remain, then, when it folded 1,000 rows or more, VACUUMs
+/// the log (skipped when another session holds it). Returns how many rows were
+/// folded. Precondition: `conn` is not inside a transaction block (VACUUM).
 boost::asio::awaitable<db_result<std::int64_t>> fold_count_deltas(pg_connection& conn, int batch,
                                                                   clock::time_point deadline);
 
