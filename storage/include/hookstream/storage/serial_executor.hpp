@@ -67,9 +67,10 @@ class serial_executor {
     // Running in this thread is not enough: a coroutine of another executor may
     // be resumed inline within one of the strand's handlers (a dispatch from
     // there), and `op` run inline would then resume after its waits on that
-    // executor, off the strand.
-    if (running_in_this_thread() && (co_await boost::asio::this_coro::executor) == executor_)
-      co_return co_await std::move(op);
+    // executor, off the strand. (A statement of its own: GCC 12 miscompiles a
+    // co_await in the right operand of &&.)
+    const boost::asio::any_io_executor caller = co_await boost::asio::this_coro::executor;
+    if (caller == executor_ && running_in_this_thread()) co_return co_await std::move(op);
     co_return co_await detail::await_on(executor_, std::move(op));
   }
 
