@@ -7,6 +7,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -140,6 +141,38 @@ BOOST_AUTO_TEST_CASE(run_hops_onto_the_strand_and_back) {
                              }());
                            }),
                     std::runtime_error);
+}
+
+// Being inside one of the strand's handlers is not being on it: a coroutine of
+// another executor may be resumed inline there (the plain io_context executor
+// runs a dispatch at once on any thread that runs the io_context). Run inline
+// from such a coroutine, the work's own waits would complete on the caller's
+// executor, off the strand, racing with the strand's other handlers. run()
+// must hop. One thread, so the order below is deterministic.
+BOOST_AUTO_TEST_CASE(run_hops_from_a_foreign_coroutine_resumed_inside_the_strand) {
+  asio::io_context io;  // the default hint: `target` gets a strand
+  serial_executor target(io.get_executor());
+  BOOST_REQUIRE(!target.single_threaded());
+  bool caller_inside_strand = false, before_wait = false, after_wait = false;
+  asio::post(target.get(), [&] {
+    // co_spawn dispatches: the coroutine starts right here, within this handler.
+    asio::co_spawn(
+        io.get_executor(),
+        [&]() -> asio::awaitable<void> {
+          caller_inside_strand = target.running_in_this_thread();
+          co_await target.run([&]() -> asio::awaitable<void> {
+            before_wait = target.running_in_this_thread();
+            asio::steady_timer t(target.get(), 1ms);
+            co_await t.async_wait(asio::use_awaitable);
+            after_wait = target.running_in_this_thread();
+          }());
+        },
+        asio::detached);
+  });
+  io.run();
+  BOOST_TEST(caller_inside_strand);  // the situation this test is about
+  BOOST_TEST(before_wait);
+  BOOST_TEST(after_wait);
 }
 
 // The caller's terminal cancellation reaches the work on the target's thread,

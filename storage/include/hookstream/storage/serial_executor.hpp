@@ -20,10 +20,12 @@
 //
 // Calling in: the coroutines hookstream objects offer (connection_pool::acquire,
 // with_connection, pg_connection's operations, api_handler::handle...) may be
-// awaited from a coroutine on any executor. When the caller does not run on the
-// object's serial executor, `run` spawns the work onto it and the caller resumes
-// on its own executor once it is done (one co_spawn per call); on the executor,
-// the work runs inline at no cost. Per-operation cancellation of the caller is
+// awaited from a coroutine on any executor. When the caller's coroutine does not
+// have the object's serial executor as its own, `run` spawns the work onto it
+// and the caller resumes on its own executor once it is done (one co_spawn per
+// call); a coroutine of the executor itself runs the work inline at no cost.
+// (A coroutine of another executor resumed inside one of the strand's handlers
+// still hops: the work's own waits would otherwise complete on its executor.) Per-operation cancellation of the caller is
 // forwarded across the hop (see detail/executor_hop.hpp).
 //
 // Thread-safety: a serial_executor is an immutable value; copies may be used
@@ -36,6 +38,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <utility>
 #include <variant>
@@ -56,11 +59,18 @@ class serial_executor {
   /// no other thread ever runs its reactor. False for every strand.
   bool single_threaded() const noexcept { return std::holds_alternative<io_executor>(typed_); }
 
-  /// Awaits `op` on this executor: inline when the caller already runs on it,
-  /// else spawned onto it (the caller resumes on its own executor).
+  /// Awaits `op` on this executor: inline when the calling coroutine's own
+  /// executor is this one, else spawned onto it (the caller resumes on its own
+  /// executor).
   template <class T>
   boost::asio::awaitable<T> run(boost::asio::awaitable<T> op) const {
-    if (running_in_this_thread()) co_return co_await std::move(op);
+    // Running in this thread is not enough: a coroutine of another executor may
+    // be resumed inline within one of the strand's handlers (a dispatch from
+    // there), and `op` run inline would then resume after its waits on that
+    // executor, off the strand. (A statement of its own: GCC 12 miscompiles a
+    // co_await in the right operand of &&.)
+    const boost::asio::any_io_executor caller = co_await boost::asio::this_coro::executor;
+    if (caller == executor_ && running_in_this_thread()) co_return co_await std::move(op);
     co_return co_await detail::await_on(executor_, std::move(op));
   }
 
