@@ -8,8 +8,11 @@
 // at once. `acquire` and `with_connection` may be awaited from a coroutine on
 // any executor: off the pool's executor they hop onto it (`with_connection`
 // runs `work` there too) and the caller resumes on its own executor.
-// A `pooled_connection` may be destroyed on any thread: off the pool's
-// executor, its return is posted there. `close()`, `warm_up()` and the
+// A `pooled_connection` of a pool on a strand may be destroyed on any thread:
+// off the strand, its return is posted there. One of a pool on an
+// io_context(1) returns at once wherever it is destroyed, so destroy it on
+// the thread that runs that io_context, or while no thread runs it (as with
+// every object of a one-thread loop). `close()`, `warm_up()` and the
 // destructor may be called from any thread: on the executor (or for an
 // io_context(1), from any thread while it is not being run) they act at once,
 // else they are posted to it. `stats()` reads plain counters: call it on the
