@@ -72,15 +72,10 @@ int main(int argc, char** argv) {
       return a == "--help" ? 0 : 2;
     }
   }
-  std::string sql = count_only ? count_attempts_sql(filter) : bare ? bare_page_sql(filter, mode)
-                                                                 : list_attempts_sql(filter, mode);
-  if (!with_total && !count_only && !bare) {
-    // The same statement without its total, to price the total alone.
-    const std::string total = count_attempts_sql(filter).substr(7) + " AS total";
-    const auto at = sql.find(total);
-    if (at == std::string::npos) return std::fprintf(stderr, "total expression not found\n"), 1;
-    sql.replace(at, total.size(), "0::int8 AS total");
-  }
+  // Without its total (--no-total): the same statement, to price the total alone.
+  const std::string sql = count_only ? count_attempts_sql(filter)
+                          : bare     ? bare_page_sql(filter, mode)
+                                     : list_attempts_sql(filter, mode, with_total);
   std::printf("%s;\n", std::regex_replace(sql, std::regex(R"(\$([0-9]+))"), ":p$1").c_str());
   return 0;
 }

@@ -301,10 +301,20 @@ std::string order_by(const std::string& alias, const std::string& order) {
   return " ORDER BY " + alias + ".created_at " + order + ", " + alias + ".id " + order;
 }
 
-std::string render_list(const shape_key& key, page_mode mode) {
+std::string render_list(const shape_key& key, page_mode mode, bool with_total = true) {
   const shape_sql_builder s(key);
   const param_slots& p = s.slots();
   const std::string limit = arg(p.next);
+  std::string total = with_total ? s.total() : "0::int8";
+  // An event's attempts are counted row by row (shape_sql_builder::total), and
+  // nearly every event's attempts fit on its first page: when that page holds
+  // them all (fewer rows than limit + 1, the look-ahead row), its row count is
+  // the total and the count is skipped. The count stays in the ELSE branch as
+  // an uncorrelated subquery, which PostgreSQL runs only when the branch is
+  // taken.
+  if (with_total && key.values[0] > 0 && mode == page_mode::offset)
+    total = "CASE WHEN " + arg(p.next + 1) + "::int8 = 0 AND count(*) OVER () < " + limit +
+            "::int8 THEN count(*) OVER () ELSE " + total + " END";
   const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
   const bool keyset = mode == page_mode::after || mode == page_mode::before;
   const std::string columns = attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4");
@@ -326,7 +336,7 @@ std::string render_list(const shape_key& key, page_mode mode) {
       // loop of primary-key look-ups that keeps the order (k's): no hash join
       // over the whole table, no sort. The look-up names the whole primary key
       // (org_id, id, created_at): created_at also prunes it to one partition.
-      return "SELECT " + columns + ", " + s.total() + " AS total FROM (SELECT i.id, i.created_at FROM " +
+      return "SELECT " + columns + ", " + total + " AS total FROM (SELECT i.id, i.created_at FROM " +
              s.source("i.id, i.created_at", "", "DESC", arm_reach) + " i" + s.outer_where("") +
              order_by("i", "DESC") + " LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
              ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
@@ -360,7 +370,7 @@ std::string render_list(const shape_key& key, page_mode mode) {
   // their large values; the outer ORDER BY repeats the subquery's order, which
   // the planner sees is already satisfied (no sort step). The total is an
   // uncorrelated subquery: computed once, in the same snapshot as the page.
-  return "SELECT " + columns + ", " + s.total() + " AS total" + extra_column + " FROM (" + inner + ") a" +
+  return "SELECT " + columns + ", " + total + " AS total" + extra_column + " FROM (" + inner + ") a" +
          order_by("a", order);
 }
 
@@ -471,7 +481,9 @@ std::string count_attempts_sql(const attempt_filter& f) { return "SELECT " + sha
 
 std::string bare_page_sql(const attempt_filter& f, page_mode mode) { return render_bare(key_of(f), mode); }
 
-std::string list_attempts_sql(const attempt_filter& f, page_mode mode) { return render_list(key_of(f), mode); }
+std::string list_attempts_sql(const attempt_filter& f, page_mode mode, bool with_total) {
+  return render_list(key_of(f), mode, with_total);
+}
 
 const std::string& find_attempt_sql() {
   static const std::string sql = "SELECT " + attempt_columns("$4::int4") +

@@ -168,8 +168,10 @@ struct attempt_page {
 /// created_after and created_before (a missing bound is -infinity / infinity),
 /// then limit and offset, or limit, anchor time and anchor id, and last the
 /// field cap. Exposed so the bench suite runs the very statement the server
-/// sends.
-std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
+/// sends; `with_total = false` puts 0 in place of the total (the bench prices
+/// the total with it).
+std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset,
+                              bool with_total = true);
 /// The cheapest statement that could serve the same page: the page's rows and
 /// nothing else (no names, no total, no cuts). Parameters as list_attempts_sql's,
 /// without the last one. The bench suite's strictest
