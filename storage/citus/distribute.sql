@@ -45,6 +45,9 @@ SELECT create_distributed_table('attempt_counts_daily', 'org_id', colocate_with 
 SELECT create_distributed_table('attempt_counts_daily_by_route', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_counts_hourly', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_counts_minutely', 'org_id', colocate_with := 'delivery_attempts');
+SELECT create_distributed_table('attempt_totals_minutely', 'org_id', colocate_with := 'delivery_attempts');
+SELECT create_distributed_table('attempt_totals_hourly', 'org_id', colocate_with := 'delivery_attempts');
+SELECT create_distributed_table('attempt_totals_daily', 'org_id', colocate_with := 'delivery_attempts');
 SELECT create_distributed_table('attempt_count_log', 'org_id', colocate_with := 'delivery_attempts');
 -- The live tail's event log: written by the trigger on the node of the
 -- tenant's attempts, so one tenant's events carry that node's transaction ids

@@ -109,6 +109,23 @@ rollup_diff AS (
              WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3) f USING (day, status, in_dlq)
   WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
   UNION ALL
+  -- The totals layers (migration 0042): each bucket's total equals the sum of
+  -- its status counters.
+  SELECT 1 FROM (SELECT minute, n FROM attempt_totals_minutely WHERE org_id = $1 AND env_id = $2) r
+  FULL JOIN (SELECT minute, sum(n) AS n FROM attempt_counts_minutely WHERE org_id = $1 AND env_id = $2
+             GROUP BY 1) f USING (minute)
+  WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
+  UNION ALL
+  SELECT 1 FROM (SELECT hour, n FROM attempt_totals_hourly WHERE org_id = $1 AND env_id = $2) r
+  FULL JOIN (SELECT hour, sum(n) AS n FROM attempt_counts_hourly WHERE org_id = $1 AND env_id = $2
+             GROUP BY 1) f USING (hour)
+  WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
+  UNION ALL
+  SELECT 1 FROM (SELECT day, n FROM attempt_totals_daily WHERE org_id = $1 AND env_id = $2) r
+  FULL JOIN (SELECT day, sum(n) AS n FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2
+             GROUP BY 1) f USING (day)
+  WHERE coalesce(r.n, 0) <> coalesce(f.n, 0)
+  UNION ALL
   SELECT 1 FROM (SELECT status, in_dlq, n FROM attempt_counts WHERE org_id = $1 AND env_id = $2) r
   FULL JOIN (SELECT status, in_dlq, sum(n) AS n FROM attempt_counts_daily WHERE org_id = $1 AND env_id = $2
              GROUP BY 1, 2) f USING (status, in_dlq)
@@ -151,7 +168,8 @@ SELECT ((SELECT count(*) FROM route_diff) + (SELECT count(*) FROM tenant_diff)):
 }
 
 // Rebuilds each coarser layer from the finer one (minute -> hour -> day -> all
-// time; per route: day -> all time).
+// time; per route: day -> all time), and the totals layers (migration 0042)
+// from the status counters of their buckets.
 constexpr std::string_view rebuild_rollups_sql[] = {
     "DELETE FROM attempt_counts_hourly WHERE org_id = $1 AND env_id = $2",
     "INSERT INTO attempt_counts_hourly SELECT org_id, env_id, date_trunc('hour', minute), status, in_dlq, sum(n) "
@@ -165,6 +183,15 @@ constexpr std::string_view rebuild_rollups_sql[] = {
     "DELETE FROM attempt_counts_by_route WHERE org_id = $1 AND env_id = $2",
     "INSERT INTO attempt_counts_by_route SELECT org_id, env_id, connection_id, destination_id, status, in_dlq, "
     "sum(n) FROM attempt_counts_daily_by_route WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3, 4, 5, 6",
+    "DELETE FROM attempt_totals_minutely WHERE org_id = $1 AND env_id = $2",
+    "INSERT INTO attempt_totals_minutely SELECT org_id, env_id, minute, sum(n) FROM attempt_counts_minutely "
+    "WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
+    "DELETE FROM attempt_totals_hourly WHERE org_id = $1 AND env_id = $2",
+    "INSERT INTO attempt_totals_hourly SELECT org_id, env_id, hour, sum(n) FROM attempt_counts_hourly "
+    "WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
+    "DELETE FROM attempt_totals_daily WHERE org_id = $1 AND env_id = $2",
+    "INSERT INTO attempt_totals_daily SELECT org_id, env_id, day, sum(n) FROM attempt_counts_daily "
+    "WHERE org_id = $1 AND env_id = $2 GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
 };
 
 struct environment {

@@ -275,6 +275,12 @@ class shape_sql_builder {
         "(CASE WHEN u.h1 THEN u.da - interval '1 day' ELSE u.da END)::date AS dlo, "
         "(CASE WHEN u.h2 THEN u.db + interval '1 day' ELSE u.db END)::date AS dhi FROM " + forms + " u OFFSET 0)";
     const std::string k = counter_where(false);
+    // Without a status or DLQ filter, the totals of every status (migration
+    // 0042): one row per bucket instead of one per status and DLQ flag.
+    const bool any_status = k_.values[3] == 0 && !k_.dlq;
+    const char* minutely = any_status ? "attempt_totals_minutely" : "attempt_counts_minutely";
+    const char* hourly = any_status ? "attempt_totals_hourly" : "attempt_counts_hourly";
+    const char* daily = any_status ? "attempt_totals_daily" : "attempt_counts_daily";
     auto piece = [&](const char* table, const char* col, const std::string& sign, const std::string& lo,
                      const std::string& hi) {
       return std::string(" UNION ALL SELECT ") + sign + "k.n FROM " + table + " k WHERE " + k + " AND k." + col +
@@ -284,11 +290,9 @@ class shape_sql_builder {
            direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", r.x AT TIME ZONE 'UTC')") +
            " UNION ALL " +
            direct_count(" AND x.created_at >= (greatest(r.y, r.x) AT TIME ZONE 'UTC') AND x.created_at < " + b) +
-           piece("attempt_counts_minutely", "minute", "r.s1 * ", "lo1", "hi1") +
-           piece("attempt_counts_minutely", "minute", "r.s2 * ", "lo2", "hi2") +
-           piece("attempt_counts_hourly", "hour", "r.s3 * ", "lo3", "hi3") +
-           piece("attempt_counts_hourly", "hour", "r.s4 * ", "lo4", "hi4") +
-           piece("attempt_counts_daily", "day", "", "dlo", "dhi") + piece("attempt_count_log", "minute", "", "x", "y") +
+           piece(minutely, "minute", "r.s1 * ", "lo1", "hi1") + piece(minutely, "minute", "r.s2 * ", "lo2", "hi2") +
+           piece(hourly, "hour", "r.s3 * ", "lo3", "hi3") + piece(hourly, "hour", "r.s4 * ", "lo4", "hi4") +
+           piece(daily, "day", "", "dlo", "dhi") + piece("attempt_count_log", "minute", "", "x", "y") +
            ") t)";
   }
 

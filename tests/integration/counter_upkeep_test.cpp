@@ -260,6 +260,7 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters_or_the_e
   db.exec("CREATE SCHEMA " + hostile + ";"
           "CREATE TABLE " + hostile + ".attempt_count_log (LIKE attempt_count_log INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_counts (LIKE attempt_counts INCLUDING ALL);"
+          "CREATE TABLE " + hostile + ".attempt_totals_minutely (LIKE attempt_totals_minutely INCLUDING ALL);"
           "CREATE TABLE " + hostile + ".attempt_events (LIKE attempt_events INCLUDING ALL);"
           "CREATE FUNCTION " + hostile + ".date_trunc(text, timestamp) RETURNS timestamp LANGUAGE sql "
           "AS $$SELECT timestamp '2000-01-01'$$;");
@@ -270,7 +271,7 @@ BOOST_AUTO_TEST_CASE(a_hostile_search_path_cannot_redirect_the_counters_or_the_e
     for (int i = 0; i < 200; ++i) writer.exec(random_write(rng, t, "https://hostile"));
     writer.exec("SELECT hookstream_fold_count_deltas(1000)");
   }
-  for (const char* table : {"attempt_count_log", "attempt_counts", "attempt_events"})
+  for (const char* table : {"attempt_count_log", "attempt_counts", "attempt_totals_minutely", "attempt_events"})
     BOOST_TEST(*db.scalar("SELECT count(*) FROM " + hostile + "." + table) == "0", table);
   // With a range: the minute, hour and day counters (which date_trunc feeds) too.
   const std::int64_t now = std::stoll(*db.scalar("SELECT (extract(epoch FROM now()) * 1000000)::int8"));
@@ -350,8 +351,11 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
             "FROM generate_series(1, 120) g");
     BOOST_REQUIRE(storage::migrate_database(url, 60s));
     BOOST_TEST(*db.scalar("SELECT relkind FROM pg_class WHERE relname = 'delivery_attempts'") == "p");
+    // A range across every partition, its edges at odd instants.
+    const std::int64_t now = std::stoll(*db.scalar("SELECT (extract(epoch FROM now()) * 1000000)::int8"));
+    const range_bounds range{now - 100 * 86'400'000'000LL + 3'723'456'789LL, now + 200 * 86'400'000'000LL - 5'432'109'876LL};
     BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts_history") == "120");
-    check_exact(db, t, "migrated");
+    check_exact(db, t, "migrated", range);
 
     // Rows in this month, in months ahead, and far ahead (the future partition).
     db.exec("SELECT hookstream_create_attempt_partitions(now() + interval '3 months')");
@@ -360,14 +364,14 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
             ", " + test::quote(t.env_id) + ", 'evt', " + test::quote(t.connection_ids[1]) + ", " +
             test::quote(t.destination_ids[1]) + ", 'https://new', 'POST', 'failed', now() + g * interval '1 day' "
             "FROM generate_series(0, 499) g");
-    check_exact(db, t, "rows ahead");
+    check_exact(db, t, "rows ahead", range);
     // The future partition holds rows: rolling it forward moves them, counted once.
     const auto far = db.scalar("SELECT count(*) FROM delivery_attempts_future");
     BOOST_TEST(*far != "0");
     db.exec("SELECT hookstream_create_attempt_partitions(now() + interval '8 months')");
     BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts") == "620");
     BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts_future") != "0");  // beyond 8 months
-    check_exact(db, t, "future partition rolled forward");
+    check_exact(db, t, "future partition rolled forward", range);
 
     // TRUNCATE of one partition, then dropping another.
     const auto month2 = *db.scalar(
@@ -380,9 +384,9 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
         "ORDER BY b.lo OFFSET 3 LIMIT 1");
     db.exec("SELECT hookstream_fold_count_deltas()");
     db.exec("TRUNCATE " + month2);
-    check_exact(db, t, "TRUNCATE " + month2);
+    check_exact(db, t, "TRUNCATE " + month2, range);
     db.exec("SELECT hookstream_drop_attempt_partition(" + test::quote(month3) + "::regclass)");
-    check_exact(db, t, "dropped " + month3);
+    check_exact(db, t, "dropped " + month3, range);
 
     // By hand, a drop or a detach is refused (the test cluster's role is a
     // superuser, so migration 0004 installed its guards)...
@@ -392,7 +396,7 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
         "ORDER BY b.lo OFFSET 3 LIMIT 1");
     BOOST_CHECK_THROW(db.exec("DROP TABLE " + month4), std::runtime_error);
     BOOST_CHECK_THROW(db.exec("ALTER TABLE delivery_attempts DETACH PARTITION " + month4), std::runtime_error);
-    check_exact(db, t, "refused drop and detach");
+    check_exact(db, t, "refused drop and detach", range);
     // ...unless the operator insists: then the check finds it and --recount repairs.
     db.exec("SET hookstream.partition_maintenance = on; ALTER TABLE delivery_attempts DETACH PARTITION " + month4 +
             "; RESET hookstream.partition_maintenance");
@@ -400,7 +404,7 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
     BOOST_REQUIRE(drifted);
     BOOST_TEST(drifted->at(0).drifted());
     BOOST_REQUIRE(storage::recount_database_counters(url, t.env_id));
-    check_exact(db, t, "detached by hand, then recounted");
+    check_exact(db, t, "detached by hand, then recounted", range);
 
     // Retention: rows older than 60 days go, in batches of 7 (the history
     // partition ends at this month's start, so it is cut, not dropped).
@@ -412,7 +416,7 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
     BOOST_TEST(report->rows_deleted == 61);  // g = 60..120: the cutoff is taken after the rows
     BOOST_TEST(*db.scalar("SELECT count(*) FROM delivery_attempts WHERE created_at < now() - interval '60 days'") ==
                "0");
-    check_exact(db, t, "after retention");
+    check_exact(db, t, "after retention", range);
     auto rows = storage::check_database_counters(url, std::nullopt);
     BOOST_REQUIRE(rows);
     for (const auto& r : *rows) BOOST_TEST(!r.drifted(), r.env_id);
@@ -457,6 +461,62 @@ BOOST_AUTO_TEST_CASE(pending_deltas_carry_over_into_the_log) {
     auto rows = storage::check_database_counters(url, t.env_id);
     BOOST_REQUIRE(rows);
     BOOST_TEST(!rows->at(0).drifted());
+  }
+  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
+}
+
+// Migration 0042 fills the totals of every status from the folded counters of
+// a database stopped at 0041 (with rows pending in the log too); then the
+// unfiltered range totals read them, exact before and after a fold, and a
+// corrupted totals row is found by the check and rebuilt by the recount.
+BOOST_AUTO_TEST_CASE(totals_of_every_status_are_filled_checked_and_rebuilt) {
+  test::sql_session admin;
+  const std::string url = scratch_database(admin);
+  {
+    const auto& all = storage::builtin_migrations();
+    const auto totals =
+        std::find_if(all.begin(), all.end(), [](const storage::migration& m) { return m.version == 42; });
+    BOOST_REQUIRE(totals != all.end());
+    boost::asio::io_context io;
+    auto before = test::run_on(io, [&]() -> boost::asio::awaitable<storage::db_result<int>> {
+      storage::pg_connection conn(io.get_executor());
+      BOOST_REQUIRE(co_await conn.connect(url, storage::clock::now() + 10s));
+      co_return co_await storage::apply_migrations(
+          conn, std::span(all.data(), static_cast<std::size_t>(totals - all.begin())), storage::clock::now() + 60s);
+    });
+    BOOST_REQUIRE(before);
+    test::sql_session db(url);
+    auto t = test::make_tenant(db);
+    std::mt19937 rng(42);
+    for (int i = 0; i < 300; ++i) db.exec(random_write(rng, t, "https://before-0042"));
+    db.exec("SELECT hookstream_fold_count_deltas()");
+    for (int i = 0; i < 100; ++i) db.exec(random_write(rng, t, "https://pending-at-0042"));
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") != "0");
+
+    BOOST_REQUIRE(storage::migrate_database(url, 60s));
+    BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_totals_minutely") != "0");
+    const std::int64_t now = std::stoll(*db.scalar("SELECT (extract(epoch FROM now()) * 1000000)::int8"));
+    const range_bounds range{now - 2 * 86'400'000'000LL - 3'723'456'789LL, now - 5'432'109'876LL};
+    check_exact(db, t, "filled, with rows pending", range);
+    db.exec("SELECT hookstream_fold_count_deltas()");
+    check_exact(db, t, "folded", range);
+    auto check = [&] {
+      auto rows = storage::check_database_counters(url, t.env_id);
+      BOOST_REQUIRE(rows);
+      BOOST_REQUIRE_EQUAL(rows->size(), 1u);
+      return rows->front();
+    };
+    BOOST_TEST(!check().drifted());
+    for (const char* table : {"attempt_totals_minutely", "attempt_totals_hourly", "attempt_totals_daily"}) {
+      BOOST_TEST_CONTEXT(table) {
+        db.exec(std::string("UPDATE ") + table + " SET n = n + 3 WHERE ctid = (SELECT ctid FROM " + table +
+                " WHERE " + tenant_where(t) + " LIMIT 1)");
+        BOOST_TEST(check().wrong_cells == 1);
+        BOOST_REQUIRE(storage::recount_database_counters(url, t.env_id));
+        BOOST_TEST(!check().drifted());
+        check_exact(db, t, std::string("rebuilt ") + table, range);
+      }
+    }
   }
   admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
