@@ -241,9 +241,9 @@ class shape_sql_builder {
     // x, y: the whole minutes [x, y) of the range; ha, hb: its whole hours;
     // da, db: its whole days. m1/m2: the leading/trailing minutes are read as
     // their hour minus the rest; h1/h2: the leading/trailing hours likewise.
-    const std::string minutes = "(SELECT date_trunc('minute', " + a +
-                                " AT TIME ZONE 'UTC') + interval '1 minute' AS x, date_trunc('minute', " + b +
-                                " AT TIME ZONE 'UTC') AS y OFFSET 0)";
+    const std::string x = "(date_trunc('minute', " + a + " AT TIME ZONE 'UTC') + interval '1 minute')";
+    const std::string y = "date_trunc('minute', " + b + " AT TIME ZONE 'UTC')";
+    const std::string minutes = "(SELECT " + x + " AS x, " + y + " AS y OFFSET 0)";
     const std::string hours = "(SELECT u.*, date_trunc('hour', u.x - interval '1 microsecond') + interval '1 hour' AS "
                               "ha, date_trunc('hour', u.y) AS hb FROM " + minutes + " u OFFSET 0)";
     const std::string days = "(SELECT u.*, date_trunc('day', u.ha - interval '1 microsecond') + interval '1 day' AS "
@@ -287,10 +287,16 @@ class shape_sql_builder {
       return std::string(" UNION ALL SELECT ") + sign + "k.n FROM " + table + " k WHERE " + k + " AND k." + col +
              " >= r." + lo + " AND k." + col + " < r." + hi;
     };
+    // The two partial edge minutes are bounded by the statement's own
+    // parameters, not by r's columns: then PostgreSQL prunes the partitions of
+    // delivery_attempts they cannot touch when the executor starts, instead
+    // of starting a scan of every partition.
     return "(SELECT coalesce(sum(t.n), 0)::int8 FROM " + ranges + " r CROSS JOIN LATERAL (" +
-           direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", r.x AT TIME ZONE 'UTC')") +
+           direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + x +
+                        " AT TIME ZONE 'UTC')") +
            " UNION ALL " +
-           direct_count(" AND x.created_at >= (greatest(r.y, r.x) AT TIME ZONE 'UTC') AND x.created_at < " + b) +
+           direct_count(" AND x.created_at >= (greatest(" + y + ", " + x + ") AT TIME ZONE 'UTC') AND x.created_at < " +
+                        b) +
            piece(minutely, "minute", "r.s1 * ", "lo1", "hi1") + piece(minutely, "minute", "r.s2 * ", "lo2", "hi2") +
            piece(hourly, "hour", "r.s3 * ", "lo3", "hi3") + piece(hourly, "hour", "r.s4 * ", "lo4", "hi4") +
            piece(daily, "day", "", "dlo", "dhi") + piece("attempt_count_log", "minute", "", "x", "y") +
