@@ -41,9 +41,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     // plan, which cannot see LIMIT, may prefer them and a sort; at the server's
     // concurrency they would also only add workers.
     const std::string timeout = std::to_string(config_.statement_timeout.count());
-    session_setup_ = "SET statement_timeout = " + timeout +
-                     "; SET plan_cache_mode = force_generic_plan; SET jit = off"
-                     "; SET max_parallel_workers_per_gather = 0";
+    session_setup_ = session_settings_sql(config_.statement_timeout);
     // The same, transaction-local, for unnamed statements behind a pooler in
     // transaction mode. set_config(..., true) rather than SET LOCAL: it needs no
     // explicit transaction block (the pipelined unit is one implicit
@@ -364,6 +362,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 }  // namespace hookstream::storage::detail
 
 namespace hookstream::storage {
+
+// Why each setting: see pool_state's constructor above.
+std::string session_settings_sql(std::chrono::milliseconds statement_timeout) {
+  return "SET statement_timeout = " + std::to_string(statement_timeout.count()) +
+         "; SET plan_cache_mode = force_generic_plan; SET jit = off; SET max_parallel_workers_per_gather = 0";
+}
 
 pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexcept {
   if (this != &other) {

@@ -84,6 +84,12 @@
 
 namespace hookstream::storage {
 
+/// The session settings above as one `SET` script: `statement_timeout`
+/// (milliseconds, 0 = none), generic plans, no JIT, no parallel query. Every
+/// session that runs hookstream's statements named (prepared once) needs them,
+/// the pool's and the live tail's listener alike.
+std::string session_settings_sql(std::chrono::milliseconds statement_timeout);
+
 /// How statements travel (see pg_connection.hpp, "Statement modes").
 enum class statement_mode {
   /// `named`, unless the connection turns out to go through a pooler: the
