@@ -5,28 +5,53 @@
 //   hookstream-bench-sql [--filter event|connection|destination|status[:N]|dlq]...
 //                        [--range] [--mode offset|deep_offset|after|before]
 //                        [--no-total] [--count] [--bare]
+//   hookstream-bench-sql [--filter ...]... --range-params AFTER BEFORE
 //
 // `status:3` (likewise event, connection, destination) is a filter with 3
 // values: one text[] parameter ('{a,b,c}'). --range adds created_after and
 // created_before.
 //
 // Parameters, in order: p1 org, p2 env, then one per filter in the order
-// event, connection, destination, status, dlq; with --range the two bounds;
-// then p(n) limit+1 and either p(n+1) offset, or p(n+1) anchor timestamptz and
-// p(n+2) anchor id; then (not with --bare) the field cap.
+// event, connection, destination, status, dlq; with --range the two bounds
+// and, unless an event or route filter is set, the range total's edges (the
+// counter ranges the server computes from the bounds); then p(n) limit+1 and
+// either p(n+1) offset, or p(n+1) anchor timestamptz and p(n+2) anchor id;
+// then (not with --bare) the field cap.
+//
+// --range-params AFTER BEFORE (RFC 3339, UTC: 2026-11-20T09:17:31Z) prints
+// the range's parameters as pgbench options instead, "-D pN=value ...": the
+// two bounds and the edges the server would send for them.
 //
 // --bare prints the cheapest statement that could serve the page (its rows and
 // nothing else): the bench's strictest ceiling.
 #include <hookstream/storage/attempt_repository.hpp>
 
+#include <hookstream/storage/civil_time.hpp>
+
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <regex>
 #include <string>
+
+namespace {
+// "YYYY-MM-DDTHH:MM:SSZ", the bench's form of an instant.
+std::optional<hookstream::storage::unix_micros> parse_utc(const std::string& text) {
+  long long year = 0;
+  unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  char zone = 0;
+  if (std::sscanf(text.c_str(), "%4lld-%2u-%2uT%2u:%2u:%2u%c", &year, &month, &day, &hour, &minute, &second,
+                  &zone) != 7 || zone != 'Z' || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 59)
+    return std::nullopt;
+  return hookstream::storage::from_civil({year, month, day, hour, minute, second, 0});
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hookstream::storage;
   attempt_filter filter;
+  bool range_params = false;
   page_mode mode = page_mode::offset;
   bool with_total = true, count_only = false, bare = false;
   for (int i = 1; i < argc; ++i) {
@@ -51,6 +76,13 @@ int main(int argc, char** argv) {
     } else if (a == "--range") {
       filter.created_after = 0;
       filter.created_before = 1;
+    } else if (a == "--range-params" && i + 2 < argc) {
+      filter.created_after = parse_utc(argv[i + 1]);
+      filter.created_before = parse_utc(argv[i + 2]);
+      if (!filter.created_after || !filter.created_before || *filter.created_after >= *filter.created_before)
+        return std::fprintf(stderr, "--range-params AFTER BEFORE: two instants like 2026-11-20T09:17:31Z, in order\n"), 2;
+      range_params = true;
+      i += 2;
     } else if (a == "--mode") {
       ++i;
       if (v == "offset") mode = page_mode::offset;
@@ -67,10 +99,27 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--filter F[:N]]... [--range] [--mode offset|deep_offset|after|before] [--no-total] "
-                   "[--count] [--bare]\n",
-                   argv[0]);
+                   "[--count] [--bare]\n       %s [--filter F[:N]]... --range-params AFTER BEFORE\n",
+                   argv[0], argv[0]);
       return a == "--help" ? 0 : 2;
     }
+  }
+  if (range_params) {
+    // The filters' own values come first (the bench passes its own); the
+    // range's follow them, before the paging parameters (limit, offset, cap).
+    page_request request;
+    request.filter = filter;
+    const std::vector<std::string> all = list_attempts_params(tenant_id{"org", "env"}, request);
+    std::size_t first = 2 + (filter.in_dlq ? 1 : 0);
+    for (const auto* list : {&filter.event_id, &filter.connection_id, &filter.destination_id, &filter.status})
+      first += list->empty() ? 0 : 1;
+    for (std::size_t i = first; i + 3 < all.size(); ++i) {
+      std::string value = all[i];
+      if (const auto space = value.find(' '); space != std::string::npos) value[space] = 'T';  // one shell word
+      std::printf("%s-D p%zu=%s", i == first ? "" : " ", i + 1, value.c_str());
+    }
+    std::printf("\n");
+    return 0;
   }
   // Without its total (--no-total): the same statement, to price the total alone.
   const std::string sql = count_only ? count_attempts_sql(filter)

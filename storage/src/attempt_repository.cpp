@@ -1,4 +1,5 @@
 #include "attempt_sql.hpp"
+#include "range_edges.hpp"
 
 #include <hookstream/storage/attempt_repository.hpp>
 
@@ -60,6 +61,10 @@ struct shape_key {
   std::uint8_t values[4] = {0, 0, 0, 0};
   bool dlq = false, range = false;
 
+  // The tenant's range total (no event or route filter) reads the counter
+  // ranges the server computes (range_edges.hpp), as parameters.
+  bool reads_range_edges() const noexcept { return range && !values[0] && !values[1] && !values[2]; }
+
   int lead() const noexcept {
     for (int f = 0; f < 4; ++f)
       if (values[f] >= 2) return f;
@@ -90,14 +95,18 @@ constexpr const char* field_columns[4] = {"event_id", "connection_id", "destinat
 
 // Parameter numbers of a shape: $1 org, $2 env, then one per present field (a
 // text value, or a text[] of several), the DLQ flag, the range's two bounds,
+// for the listing's statements the range total's edges (range_edge_params),
 // then the paging parameters.
 struct param_slots {
   int field[4] = {0, 0, 0, 0};
   int dlq = 0, after = 0, before = 0;
-  int next = 3;  // first paging parameter
+  int edges = 0;  // the first of range_edge_param_count, or 0
+  int next = 3;   // first paging parameter
 };
 
-param_slots slots_of(const shape_key& k) {
+// `with_total`: the slots of the listing and count statements, which carry
+// the total's parameters; without, the filter's alone (filter_conditions).
+param_slots slots_of(const shape_key& k, bool with_total) {
   param_slots p;
   for (int f = 0; f < 4; ++f)
     if (k.values[f]) p.field[f] = p.next++;
@@ -106,13 +115,18 @@ param_slots slots_of(const shape_key& k) {
     p.after = p.next++;
     p.before = p.next++;
   }
+  if (with_total && k.reads_range_edges()) {
+    p.edges = p.next;
+    p.next += detail::range_edge_param_count;
+  }
   return p;
 }
 
 // The SQL builder for one shape.
 class shape_sql_builder {
  public:
-  explicit shape_sql_builder(const shape_key& k) : k_(k), p_(slots_of(k)), lead_(k.lead()) {}
+  explicit shape_sql_builder(const shape_key& k, bool with_total = true)
+      : k_(k), p_(slots_of(k, with_total)), lead_(k.lead()) {}
 
   int arms() const { return lead_ < 0 ? 1 : k_.values[lead_]; }
   const param_slots& slots() const { return p_; }
@@ -214,67 +228,18 @@ class shape_sql_builder {
                         ") AT TIME ZONE 'UTC') AND x.created_at < " + b) +
            " UNION ALL SELECT " + counters(true, days, minutes) + ") t)";
   }
-  // The tenant's counters by day, hour and minute (migration 0010): (A, B) is
-  // the partial minute after A, whole minutes up to the first whole hour, whole
-  // hours up to the first whole day, whole days, then back down to the partial
-  // minute before B. Timestamps without time zone are UTC; the unbounded side
-  // of a half-open range (-infinity/infinity) makes its edge pieces empty.
-  //
-  // An edge piece longer than half its bucket (more than 30 minutes of an
-  // hour, 12 hours of a day) is read as the whole bucket minus the rest of it:
-  // at most 30 minutely or 12 hourly counters per edge instead of 59 or 23.
-  // Exact, since compaction folds every layer in one transaction (a bucket's
-  // counter is the sum of its finer ones; --check-counters verifies it).
-  //
-  // Each table is read in at most one signed range per edge: a whole bucket
-  // taken instead of an edge piece joins the next coarser layer's range next
-  // to it (the hour before the first whole hour extends the leading hours, or
-  // shortens the hours subtracted from the day before the first whole day).
-  // The bounds are computed once, in a chain of one-row subqueries (OFFSET 0
-  // keeps each a subquery), and reach the eight index scans as parameters of
-  // the nested loop. Spelled out inside each of 17 scans, as before, they cost
-  // the database more than the scans themselves: the total alone ran at 10,300
-  // statements per second that way, 18,700 this way (pgbench, 4 clients, 2M
-  // rows, generic plans).
+  // The tenant's counters by day, hour and minute (migration 0010), read in
+  // the signed ranges of range_edges.hpp: the two partial edge minutes counted
+  // through the tenant's index, whole minutes, hours and days from the
+  // counters, and the log rows not yet folded. Every bound is a parameter the
+  // server computed: the bounds spelled in SQL cost the database more than the
+  // scans, even computed once in a chain of one-row subqueries (the total
+  // alone: 26,000 statements per second that way, 31,000 this way; pgbench, 4
+  // clients, 2M rows, generic plans). Plain parameters also let PostgreSQL
+  // prune the partitions of delivery_attempts that the partial minutes cannot
+  // touch when the executor starts.
   std::string tenant_range_total() const {
-    const std::string a = after(), b = before();
-    // x, y: the whole minutes [x, y) of the range; ha, hb: its whole hours;
-    // da, db: its whole days. m1/m2: the leading/trailing minutes are read as
-    // their hour minus the rest; h1/h2: the leading/trailing hours likewise.
-    const std::string x = "(date_trunc('minute', " + a + " AT TIME ZONE 'UTC') + interval '1 minute')";
-    const std::string y = "date_trunc('minute', " + b + " AT TIME ZONE 'UTC')";
-    const std::string minutes = "(SELECT " + x + " AS x, " + y + " AS y OFFSET 0)";
-    const std::string hours = "(SELECT u.*, date_trunc('hour', u.x - interval '1 microsecond') + interval '1 hour' AS "
-                              "ha, date_trunc('hour', u.y) AS hb FROM " + minutes + " u OFFSET 0)";
-    const std::string days = "(SELECT u.*, date_trunc('day', u.ha - interval '1 microsecond') + interval '1 day' AS "
-                             "da, date_trunc('day', u.hb) AS db FROM " + hours + " u OFFSET 0)";
-    const std::string forms = "(SELECT u.*, (u.y >= u.ha AND u.x < u.ha - interval '30 minutes') AS m1, "
-                              "(u.hb >= u.ha AND u.y > u.hb + interval '30 minutes') AS m2, "
-                              "(u.hb >= u.da AND u.ha < u.da - interval '12 hours') AS h1, "
-                              "(u.db >= u.da AND u.hb > u.db + interval '12 hours') AS h2 FROM " + days + " u OFFSET 0)";
-    // The signed ranges: s1 [lo1, hi1) and s2 [lo2, hi2) of minutes, s3 and s4
-    // of hours, [dlo, dhi) of days.
-    const std::string ranges =
-        "(SELECT u.x, u.y, "
-        "CASE WHEN u.m1 THEN -1 ELSE 1 END AS s1, "
-        "CASE WHEN u.m1 THEN u.ha - interval '1 hour' ELSE u.x END AS lo1, "
-        "CASE WHEN u.m1 THEN u.x ELSE least(u.ha, u.y) END AS hi1, "
-        "CASE WHEN u.m2 THEN -1 ELSE 1 END AS s2, "
-        "CASE WHEN u.m2 THEN u.y ELSE greatest(u.hb, u.ha) END AS lo2, "
-        "CASE WHEN u.m2 THEN u.hb + interval '1 hour' ELSE u.y END AS hi2, "
-        "CASE WHEN u.h1 THEN -1 ELSE 1 END AS s3, "
-        "CASE WHEN u.h1 THEN u.da - interval '1 day' WHEN u.m1 THEN u.ha - interval '1 hour' ELSE u.ha END AS lo3, "
-        "CASE WHEN u.h1 THEN (CASE WHEN u.m1 THEN u.ha - interval '1 hour' ELSE u.ha END) ELSE least(u.da, u.hb) END "
-        "AS hi3, "
-        "CASE WHEN u.h2 THEN -1 ELSE 1 END AS s4, "
-        // Without h2, the trailing hour taken whole (m2) joins the hours before
-        // it, unless there are none (the range's whole hours end in its first
-        // day): then it is read alone.
-        "CASE WHEN u.h2 THEN (CASE WHEN u.m2 THEN u.hb + interval '1 hour' ELSE u.hb END) "
-        "WHEN u.m2 AND greatest(u.db, u.da) > u.hb THEN u.hb ELSE greatest(u.db, u.da) END AS lo4, "
-        "CASE WHEN u.h2 THEN u.db + interval '1 day' WHEN u.m2 THEN u.hb + interval '1 hour' ELSE u.hb END AS hi4, "
-        "(CASE WHEN u.h1 THEN u.da - interval '1 day' ELSE u.da END)::date AS dlo, "
-        "(CASE WHEN u.h2 THEN u.db + interval '1 day' ELSE u.db END)::date AS dhi FROM " + forms + " u OFFSET 0)";
+    const auto e = [&](int i) { return arg(p_.edges + i); };
     const std::string k = counter_where(false);
     // Without a status or DLQ filter, the totals of every status (migration
     // 0042): one row per bucket instead of one per status and DLQ flag.
@@ -282,24 +247,21 @@ class shape_sql_builder {
     const char* minutely = any_status ? "attempt_totals_minutely" : "attempt_counts_minutely";
     const char* hourly = any_status ? "attempt_totals_hourly" : "attempt_counts_hourly";
     const char* daily = any_status ? "attempt_totals_daily" : "attempt_counts_daily";
-    auto piece = [&](const char* table, const char* col, const std::string& sign, const std::string& lo,
-                     const std::string& hi) {
-      return std::string(" UNION ALL SELECT ") + sign + "k.n FROM " + table + " k WHERE " + k + " AND k." + col +
-             " >= r." + lo + " AND k." + col + " < r." + hi;
+    // A signed range of one layer; `first` is its sign's parameter, or with
+    // `sign = false` its lower bound's.
+    auto piece = [&](const char* table, const char* col, const char* type, int first, bool sign) {
+      const int lo = sign ? first + 1 : first;
+      return std::string(" UNION ALL SELECT ") + (sign ? e(first) + "::int8 * " : std::string()) + "k.n FROM " +
+             table + " k WHERE " + k + " AND k." + col + " >= " + e(lo) + "::" + type + " AND k." + col + " < " +
+             e(lo + 1) + "::" + type;
     };
-    // The two partial edge minutes are bounded by the statement's own
-    // parameters, not by r's columns: then PostgreSQL prunes the partitions of
-    // delivery_attempts they cannot touch when the executor starts, instead
-    // of starting a scan of every partition.
-    return "(SELECT coalesce(sum(t.n), 0)::int8 FROM " + ranges + " r CROSS JOIN LATERAL (" +
-           direct_count(" AND x.created_at > " + a + " AND x.created_at < least(" + b + ", " + x +
-                        " AT TIME ZONE 'UTC')") +
+    return "(SELECT coalesce(sum(t.n), 0)::int8 FROM (" +
+           direct_count(" AND x.created_at > " + after() + " AND x.created_at < " + e(0) + "::timestamptz") +
            " UNION ALL " +
-           direct_count(" AND x.created_at >= (greatest(" + y + ", " + x + ") AT TIME ZONE 'UTC') AND x.created_at < " +
-                        b) +
-           piece(minutely, "minute", "r.s1 * ", "lo1", "hi1") + piece(minutely, "minute", "r.s2 * ", "lo2", "hi2") +
-           piece(hourly, "hour", "r.s3 * ", "lo3", "hi3") + piece(hourly, "hour", "r.s4 * ", "lo4", "hi4") +
-           piece(daily, "day", "", "dlo", "dhi") + piece("attempt_count_log", "minute", "", "x", "y") +
+           direct_count(" AND x.created_at >= " + e(1) + "::timestamptz AND x.created_at < " + before()) +
+           piece(minutely, "minute", "timestamp", 4, true) + piece(minutely, "minute", "timestamp", 7, true) +
+           piece(hourly, "hour", "timestamp", 10, true) + piece(hourly, "hour", "timestamp", 13, true) +
+           piece(daily, "day", "date", 16, false) + piece("attempt_count_log", "minute", "timestamp", 2, false) +
            ") t)";
   }
 
@@ -437,7 +399,7 @@ namespace detail {
 std::uint32_t filter_shape(const attempt_filter& f) noexcept { return key_of(f).code(); }
 
 filter_sql filter_conditions(const attempt_filter& f, const std::string& x) {
-  const shape_sql_builder s(key_of(f));
+  const shape_sql_builder s(key_of(f), false);
   return {s.where(x, 0), s.slots().next};
 }
 
@@ -504,6 +466,9 @@ const std::string& find_attempt_sql() {
 
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& r) {
   std::vector<std::string> p = detail::filter_params(tenant, r.filter);
+  if (key_of(r.filter).reads_range_edges())
+    for (auto& edge : detail::range_edge_params(r.filter.created_after, r.filter.created_before))
+      p.push_back(std::move(edge));
   // One extra row tells whether another page follows.
   p.push_back(std::to_string(r.limit + 1));
   if (r.mode == page_mode::offset || r.mode == page_mode::deep_offset) {

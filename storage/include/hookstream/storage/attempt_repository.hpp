@@ -165,9 +165,11 @@ struct attempt_page {
 /// value of it), and whether a time range is set; the values themselves are
 /// parameters. Parameters: $1 org, $2 env, one per present field in declaration
 /// order (a value as text; several values as a text[] literal), with a range
-/// created_after and created_before (a missing bound is -infinity / infinity),
-/// then limit and offset, or limit, anchor time and anchor id, and last the
-/// field cap. Exposed so the bench suite runs the very statement the server
+/// created_after and created_before (a missing bound is -infinity / infinity)
+/// and, unless an event or route filter is set, the 18 counter ranges of the
+/// range's exact total, computed from the bounds (list_attempts_params makes
+/// them), then limit and offset, or limit, anchor time and anchor id, and last
+/// the field cap. Exposed so the bench suite runs the very statement the server
 /// sends; `with_total = false` puts 0 in place of the total (the bench prices
 /// the total with it).
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset,
