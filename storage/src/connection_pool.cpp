@@ -40,7 +40,6 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     // (an ordered Append across the partitions). Offered parallel scans, a generic
     // plan, which cannot see LIMIT, may prefer them and a sort; at the server's
     // concurrency they would also only add workers.
-    const std::string timeout = std::to_string(config_.statement_timeout.count());
     session_setup_ = session_settings_sql(config_.statement_timeout);
     // The same, transaction-local, for unnamed statements behind a pooler in
     // transaction mode. set_config(..., true) rather than SET LOCAL: it needs no
@@ -48,9 +47,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     // transaction). statement_timeout set here arms for the next statement of
     // the unit: PostgreSQL starts a fresh timeout at each protocol message after
     // an Execute completes.
-    statement_prelude_ = "SELECT set_config('statement_timeout', '" + timeout +
-                         "', true), set_config('jit', 'off', true), "
-                         "set_config('max_parallel_workers_per_gather', '0', true)";
+    statement_prelude_ = "SELECT ";
+    for (const auto& s : session_settings(config_.statement_timeout)) {
+      if (!s.for_unnamed_statements) continue;
+      if (statement_prelude_.size() > 7) statement_prelude_ += ", ";
+      statement_prelude_ += "set_config('" + s.name + "', '" + s.value + "', true)";
+    }
   }
 
   asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline, clock::time_point alive_since) {
@@ -364,9 +366,19 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 namespace hookstream::storage {
 
 // Why each setting: see pool_state's constructor above.
+std::vector<session_setting> session_settings(std::chrono::milliseconds statement_timeout) {
+  return {{"statement_timeout", std::to_string(statement_timeout.count()), true},
+          // An unnamed statement is planned at every execution whatever it says.
+          {"plan_cache_mode", "force_generic_plan", false},
+          {"jit", "off", true},
+          {"max_parallel_workers_per_gather", "0", true}};
+}
+
 std::string session_settings_sql(std::chrono::milliseconds statement_timeout) {
-  return "SET statement_timeout = " + std::to_string(statement_timeout.count()) +
-         "; SET plan_cache_mode = force_generic_plan; SET jit = off; SET max_parallel_workers_per_gather = 0";
+  std::string sql;
+  for (const auto& s : session_settings(statement_timeout))
+    sql += (sql.empty() ? "SET " : "; SET ") + s.name + " = " + s.value;
+  return sql;
 }
 
 pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexcept {

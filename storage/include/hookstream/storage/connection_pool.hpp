@@ -81,13 +81,22 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace hookstream::storage {
 
-/// The session settings above as one `SET` script: `statement_timeout`
-/// (milliseconds, 0 = none), generic plans, no JIT, no parallel query. Every
-/// session that runs hookstream's statements named (prepared once) needs them,
-/// the pool's and the live tail's listener alike.
+/// One of the session settings above.
+struct session_setting {
+  std::string name, value;
+  bool for_unnamed_statements;  ///< also set before each unnamed statement (see above)
+};
+/// The session settings above: `statement_timeout` (milliseconds, 0 = none),
+/// generic plans, no JIT, no parallel query. The one list both the `SET`
+/// script and the pool's transaction-local prelude are made from.
+std::vector<session_setting> session_settings(std::chrono::milliseconds statement_timeout);
+/// The session settings as one `SET` script. Every session that runs
+/// hookstream's statements named (prepared once) needs them, the pool's and the
+/// live tail's listener alike.
 std::string session_settings_sql(std::chrono::milliseconds statement_timeout);
 
 /// How statements travel (see pg_connection.hpp, "Statement modes").
