@@ -105,14 +105,15 @@ int main(int argc, char** argv) {
     }
   }
   if (range_params) {
-    // The filters' own values come first (the bench passes its own); the
-    // range's follow them, before the paging parameters (limit, offset, cap).
+    // The range's parameters: those the same filter without a range lacks,
+    // between the filters' own values (the bench passes its own) and the
+    // paging parameters (limit, offset, cap).
     page_request request;
     request.filter = filter;
     const std::vector<std::string> all = list_attempts_params(tenant_id{"org", "env"}, request);
-    std::size_t first = 2 + (filter.in_dlq ? 1 : 0);
-    for (const auto* list : {&filter.event_id, &filter.connection_id, &filter.destination_id, &filter.status})
-      first += list->empty() ? 0 : 1;
+    request.filter.created_after.reset();
+    request.filter.created_before.reset();
+    const std::size_t first = list_attempts_params(tenant_id{"org", "env"}, request).size() - 3;
     for (std::size_t i = first; i + 3 < all.size(); ++i) {
       std::string value = all[i];
       if (const auto space = value.find(' '); space != std::string::npos) value[space] = 'T';  // one shell word

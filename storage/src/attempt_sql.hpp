@@ -22,6 +22,12 @@ inline constexpr int column_count = 22;
 /// "$n".
 std::string arg(int n);
 
+/// A date or timestamp parameter in PostgreSQL's text form, UTC: "YYYY-MM-DD",
+/// with `time` " HH:MM:SS[.ffffff]" (the fraction only when not zero), with
+/// `zone` "+00" (a timestamptz). The extreme int64 values are -infinity and
+/// infinity.
+std::string datetime_text(unix_micros t, bool time, bool zone);
+
 /// The tenant and filter conditions over alias `x` (a table with
 /// delivery_attempts' columns), exactly the listing's: $1 org, $2 env, then the
 /// filters' parameters; `next` is the first parameter number after them.

@@ -47,11 +47,10 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     // transaction). statement_timeout set here arms for the next statement of
     // the unit: PostgreSQL starts a fresh timeout at each protocol message after
     // an Execute completes.
-    statement_prelude_ = "SELECT ";
     for (const auto& s : session_settings(config_.statement_timeout)) {
       if (!s.for_unnamed_statements) continue;
-      if (statement_prelude_.size() > 7) statement_prelude_ += ", ";
-      statement_prelude_ += "set_config('" + s.name + "', '" + s.value + "', true)";
+      statement_prelude_ += (statement_prelude_.empty() ? "SELECT " : ", ") + ("set_config('" + s.name + "', '" +
+                                                                               s.value + "', true)");
     }
   }
 

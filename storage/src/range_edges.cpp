@@ -1,6 +1,6 @@
 #include "range_edges.hpp"
 
-#include <hookstream/storage/civil_time.hpp>
+#include "attempt_sql.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -25,44 +25,6 @@ constexpr unix_micros floor_to(unix_micros t, unix_micros unit) noexcept {
   return t - r;
 }
 
-// "YYYY-MM-DD", then with `time` " HH:MM:SS[.ffffff]" (the fraction only when
-// not zero: nearly every edge is a whole minute), then with `zone` "+00".
-// Written by hand: snprintf cost the server more than all the rest of a range
-// total's parameters, and the database parses a shorter text faster.
-std::string datetime_text(unix_micros t, bool time, bool zone) {
-  if (t == minus_infinity) return "-infinity";
-  if (t == plus_infinity) return "infinity";
-  const civil_time c = to_civil(t);
-  char buf[40];
-  char* p = buf;
-  auto put = [&](unsigned v, int digits) {
-    for (int i = digits - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
-    p += digits;
-  };
-  put(static_cast<unsigned>(c.year), 4);
-  *p++ = '-';
-  put(c.month, 2);
-  *p++ = '-';
-  put(c.day, 2);
-  if (time) {
-    *p++ = ' ';
-    put(c.hour, 2);
-    *p++ = ':';
-    put(c.minute, 2);
-    *p++ = ':';
-    put(c.second, 2);
-    if (c.micros != 0) {
-      *p++ = '.';
-      put(c.micros, 6);
-    }
-  }
-  if (zone) {
-    *p++ = '+';
-    *p++ = '0';
-    *p++ = '0';
-  }
-  return std::string(buf, p);
-}
 std::string timestamptz_text(unix_micros t) { return datetime_text(t, true, true); }
 std::string timestamp_text(unix_micros t) { return datetime_text(t, true, false); }
 std::string date_text(unix_micros t) { return datetime_text(t, false, false); }

@@ -189,7 +189,8 @@ const std::string& find_attempt_sql();
 std::vector<std::string> list_attempts_params(const tenant_id& tenant, const page_request& request);
 /// A PostgreSQL text[] literal holding `values` (every element quoted).
 std::string text_array_literal(const std::vector<std::string>& values);
-/// A timestamptz parameter in text form, exact to the microsecond.
+/// A timestamptz parameter in text form, exact to the microsecond (the extreme
+/// int64 values are -infinity and infinity).
 std::string timestamp_param(unix_micros t);
 
 boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
