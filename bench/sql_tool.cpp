@@ -9,7 +9,9 @@
 //
 // `status:3` (likewise event, connection, destination) is a filter with 3
 // values: one text[] parameter ('{a,b,c}'). --range adds created_after and
-// created_before.
+// created_before. --no-total puts 0 in place of the total: with an event
+// filter, the statement the server tries first for an offset page (the page's
+// rows tell the total when it is not full).
 //
 // Parameters, in order: p1 org, p2 env, then one per filter in the order
 // event, connection, destination, status, dlq; with --range the two bounds

@@ -171,7 +171,8 @@ struct attempt_page {
 /// them), then limit and offset, or limit, anchor time and anchor id, and last
 /// the field cap. Exposed so the bench suite runs the very statement the server
 /// sends; `with_total = false` puts 0 in place of the total (the bench prices
-/// the total with it).
+/// the total with it; with an event filter, the server tries that statement
+/// first for an offset page, see list_attempts).
 std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = page_mode::offset,
                               bool with_total = true);
 /// The cheapest statement that could serve the same page: the page's rows and
@@ -193,6 +194,12 @@ std::string text_array_literal(const std::vector<std::string>& values);
 /// int64 values are -infinity and infinity).
 std::string timestamp_param(unix_micros t);
 
+/// One page and its exact total, read in one snapshot: usually one statement.
+/// With an event filter, an offset page is read without its total first; when
+/// it does not fill up (no look-ahead row), offset + its rows is the total, else
+/// (a full page, or an empty one past offset 0) the page is read again with its
+/// count. Otherwise an empty page (an offset past the end, no row next to a
+/// cursor), which has no row to carry the total, counts it in a second statement.
 boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
                                                               const page_request& request,
                                                               clock::time_point deadline);
