@@ -414,15 +414,15 @@ std::string render_bare(const shape_key& key, page_mode mode) {
 struct shape_sql {
   std::string list[4];  // by page_mode
   std::string count;
-  // Filters on event ids only: the offset page with 0 in place of its total.
+  // Only for filters with event ids: the offset page with 0 in place of its total.
   // An event's attempts are counted row by row (shape_sql_builder::total), and
   // nearly every event's attempts fit on one page, so list_attempts reads the
   // page alone first: a page without its look-ahead row holds the filter's last
   // rows, and offset + rows is the total, in the page's snapshot. Only a full
   // page (or an empty one past offset 0) runs list[offset], page and count in
   // one statement. (A count in the same statement, even in a CASE branch that
-  // is not taken, costs the page about a sixth of its throughput: its plan is
-  // set up at every execution.)
+  // is not taken, has its plan set up at every execution: pgbench ran the page
+  // at 30,700-34,200 tps with it, 38,400-39,700 without.)
   std::string offset_page_alone;
 };
 constexpr std::size_t max_cached_shapes = 256;
