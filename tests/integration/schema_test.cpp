@@ -345,7 +345,11 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
                                       storage::page_mode::before, storage::page_mode::deep_offset};
   for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
     for (auto page_mode : modes) {
-    for (auto& s : shapes) {
+    for (auto& s : shapes)
+    for (bool with_total : {true, false}) {
+      // An event filter's offset page is read without its total first
+      // (list_attempts): that statement is planned too.
+      if (!with_total && (page_mode != storage::page_mode::offset || s.filter.event_id.empty())) continue;
       storage::page_request req;
       req.filter = s.filter;
       req.limit = 50;
@@ -357,7 +361,7 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       for (auto& p : params) args += (args.empty() ? "" : ", ") + test::quote(p);
       const std::string stmt = "explain_" + test::random_hex(8);
       db.exec(std::string("SET plan_cache_mode = ") + mode + "; PREPARE " + stmt + " AS " +
-              storage::list_attempts_sql(s.filter, page_mode));
+              storage::list_attempts_sql(s.filter, page_mode, with_total));
       const auto plan_lines = db.column("EXPLAIN EXECUTE " + stmt + "(" + args + ")");
       // Run for real: how many rows each scan of the page (alias i, one per
       // arm and partition) handed over. A scan that stops after the page
@@ -369,7 +373,8 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       db.exec("DEALLOCATE " + stmt + "; RESET plan_cache_mode");
       std::string plan;
       for (auto& l : plan_lines) plan += l + "\n";
-      BOOST_TEST_CONTEXT(mode << " / mode " << static_cast<int>(page_mode) << " / " << s.name << ":\n" << plan) {
+      BOOST_TEST_CONTEXT(mode << " / mode " << static_cast<int>(page_mode) << " / " << s.name
+                              << (with_total ? "" : " (without its total)") << ":\n" << plan) {
         // One filter (or none): its index hands rows over in listing order.
         // (A Sort node, "Sort  (cost..." or "Incremental Sort  (...": the merge of
         // several values' scans names its order as "Sort Key", which is no sort.)
