@@ -606,14 +606,13 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
   page_mode plan = request.mode;
   if (plan == page_mode::offset && request.offset >= deep_offset_threshold) plan = page_mode::deep_offset;
   // The page alone first, when its rows may tell the total (shape_sql::offset_page_alone).
-  bool total_from_rows = false;
-  db_result<query_result> result = db_error{};
-  if (plan == page_mode::offset && !sql.offset_page_alone.empty()) {
-    result = co_await conn.execute(sql.offset_page_alone, params, result_format::binary, deadline);
-    if (!result) co_return result.error();
-    total_from_rows = result->rows() <= request.limit && (result->rows() > 0 || request.offset == 0);
-  }
-  if (!total_from_rows) {
+  const bool page_alone = plan == page_mode::offset && !sql.offset_page_alone.empty();
+  const std::string& statement = page_alone ? sql.offset_page_alone : sql.list[static_cast<int>(plan)];
+  auto result = co_await conn.execute(statement, params, result_format::binary, deadline);
+  if (!result) co_return result.error();
+  const bool total_from_rows =
+      page_alone && result->rows() <= request.limit && (result->rows() > 0 || request.offset == 0);
+  if (page_alone && !total_from_rows) {
     result = co_await conn.execute(sql.list[static_cast<int>(plan)], params, result_format::binary, deadline);
     if (!result) co_return result.error();
   }
