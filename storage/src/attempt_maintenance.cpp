@@ -248,10 +248,16 @@ asio::awaitable<db_result<std::int64_t>> recount_one(pg_connection& conn, const 
   co_return corrected->integer(0, 0);
 }
 
-asio::awaitable<db_result<void>> set_timeouts(pg_connection& conn, const maintenance_config& c,
-                                              clock::time_point deadline) {
+// The maintenance session's settings, after every (re)connect. Custom plans:
+// its statements run a few times a second at most, so planning each costs
+// little, and a cached generic plan of a ctid = ANY (ARRAY (...)) batch (the
+// retention's here, the fold's inside its function: migration 0043) can be a
+// sequential scan that compares every row with the whole array.
+asio::awaitable<db_result<void>> set_session(pg_connection& conn, const maintenance_config& c,
+                                             clock::time_point deadline) {
   auto r = co_await conn.execute_script("SET statement_timeout = " + std::to_string(c.statement_timeout.count()) +
-                                            "; SET lock_timeout = " + std::to_string(c.lock_timeout.count()),
+                                            "; SET lock_timeout = " + std::to_string(c.lock_timeout.count()) +
+                                            "; SET plan_cache_mode = force_custom_plan",
                                         deadline);
   if (!r) co_return r.error();
   co_return db_result<void>{};
@@ -303,7 +309,7 @@ asio::awaitable<db_result<void>> partitions_and_retention(pg_connection& conn, c
     // env_id, created_at ...), so each batch reads only rows it deletes: a scan
     // of the partition per batch would revisit the dead rows of earlier
     // batches. Each batch is its own statement and transaction (row locks and
-    // WAL stay small), counted by the partition's statement triggers.
+    // WAL stay small), counted by the row triggers (migration 0041).
     auto tenants = co_await conn.execute_script(
         "WITH RECURSIVE envs AS ((SELECT org_id, env_id FROM " + part + " ORDER BY org_id, env_id LIMIT 1) "
         "UNION ALL SELECT n.org_id, n.env_id FROM envs e CROSS JOIN LATERAL (SELECT d.org_id, d.env_id FROM " +
@@ -379,7 +385,7 @@ asio::awaitable<db_result<std::int64_t>> fold_count_deltas(pg_connection& conn, 
 asio::awaitable<db_result<maintenance_report>> run_maintenance(pg_connection& conn, const maintenance_config& c,
                                                                clock::time_point deadline) {
   maintenance_report report;
-  if (auto r = co_await set_timeouts(conn, c, deadline); !r) co_return r.error();
+  if (auto r = co_await set_session(conn, c, deadline); !r) co_return r.error();
   auto folded = co_await fold_count_deltas(conn, c.fold_batch, deadline);
   if (!folded) co_return folded.error();
   report.folded_deltas = *folded;
@@ -491,7 +497,10 @@ asio::awaitable<void> maintenance_loop(maintenance_runner_state_access s, std::s
   while (!*s.stopping) {
     const auto deadline = clock::now() + config.statement_timeout * 2;
     if (!conn.usable()) {
-      if (auto r = co_await connect(conn, conninfo); !r) report("maintenance: cannot connect: " + r.error().message);
+      if (auto r = co_await connect(conn, conninfo); !r)
+        report("maintenance: cannot connect: " + r.error().message);
+      else if (auto set = co_await set_session(conn, config, deadline); !set)
+        report("maintenance: setting up the session: " + set.error().message);
     }
     if (conn.usable()) {
       if (clock::now() >= next_full) {
