@@ -126,6 +126,12 @@ if os.path.exists(profile_path) and open(profile_path).read().strip():
     lines += ["## Where the server's CPU goes (first page)", "",
               "`perf record -F 1999` on the server for 5 s of first-page load; self time per function, the top 15:", "",
               "```"] + [l.rstrip() for l in open(profile_path).read().splitlines()[:15]] + ["```", ""]
+bulk = os.path.join(raw, "bulk-backlog.txt")
+if os.path.exists(bulk):
+    lines += ["## After a bulk write", "",
+              "The first page in 1-second slices after one `INSERT` of counted attempts into the hot environment, "
+              "then after one `DELETE` of them, with the rows left in the counters' log (bench/run's bulk_backlog):",
+              "", "```"] + [l.rstrip() for l in open(bulk) if l.strip()] + ["```", ""]
 hc = http_ceiling
 if hc:
     lines += [f"HTTP ceiling: the first page's bytes served by the load generator's own static server: "
