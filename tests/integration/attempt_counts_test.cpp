@@ -407,10 +407,8 @@ BOOST_AUTO_TEST_CASE(range_totals_at_every_kind_of_edge) {
 
 BOOST_AUTO_TEST_CASE(truncate_resets_the_counters) {
   // TRUNCATE empties the table for every tenant: run it in a scratch database.
-  test::sql_session admin;
-  const std::string scratch = "hookstream_counts_" + test::random_hex(8);
-  admin.exec("CREATE DATABASE " + scratch);
-  const std::string url = test::database_url().substr(0, test::database_url().rfind('/') + 1) + scratch;
+  const test::scratch_database scratch("hookstream_counts");
+  const std::string& url = scratch.url();
   {
     // Back-fill: rows that exist before migration 0002 are counted by it.
     boost::asio::io_context io(test::io_concurrency_hint());
@@ -434,7 +432,6 @@ BOOST_AUTO_TEST_CASE(truncate_resets_the_counters) {
     db.exec(bulk_insert_sql(t, 10, "after-truncate"));
     check_totals(db, t, "refilled");
   }
-  admin.exec("DROP DATABASE " + scratch);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -143,24 +143,6 @@ std::thread folder(std::atomic<bool>& stop, std::atomic<int>& failures) {
   });
 }
 
-// An INSERT of one attempt of `t` per g in [from, to], on the tenant's
-// connection and destination number `route`: `id` and `created_at` are SQL
-// expressions over g, `status` a status.
-std::string generated_attempts(const test::test_tenant& t, int route, const std::string& id,
-                               const std::string& status, const std::string& created_at, int from, int to) {
-  return "INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, request_url, "
-         "request_method, status, created_at) SELECT " + id + ", " + test::quote(t.org_id) + ", " +
-         test::quote(t.env_id) + ", 'evt', " + test::quote(t.connection_ids[route]) + ", " +
-         test::quote(t.destination_ids[route]) + ", 'https://generated', 'POST', " + test::quote(status) + ", " +
-         created_at + " FROM generate_series(" + std::to_string(from) + ", " + std::to_string(to) + ") g";
-}
-
-std::string scratch_database(test::sql_session& admin) {
-  const std::string name = "hookstream_upkeep_" + test::random_hex(8);
-  admin.exec("CREATE DATABASE " + name);
-  return test::database_url().substr(0, test::database_url().rfind('/') + 1) + name;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(counter_upkeep)
@@ -342,8 +324,8 @@ BOOST_AUTO_TEST_CASE(drift_is_detected_and_repaired) {
 // Partitions: a migrated database with rows, TRUNCATE of one partition, a
 // partition dropped, retention batches, a future partition rolled forward.
 BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
-  test::sql_session admin;
-  const std::string url = scratch_database(admin);
+  const test::scratch_database scratch("hookstream_upkeep");
+  const std::string& url = scratch.url();
   {
     // A database of the old layout with rows, then migrated.
     boost::asio::io_context io;
@@ -356,7 +338,7 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
     BOOST_REQUIRE(first);
     test::sql_session db(url);
     auto t = test::make_tenant(db);
-    db.exec(generated_attempts(t, 0, "'da_old' || g", "success", "now() - g * interval '1 day'", 1, 120));
+    db.exec(test::generated_attempts(t, 0, "'da_old' || g", "success", "now() - g * interval '1 day'", 1, 120));
     BOOST_REQUIRE(storage::migrate_database(url, 60s));
     BOOST_TEST(*db.scalar("SELECT relkind FROM pg_class WHERE relname = 'delivery_attempts'") == "p");
     // A range across every partition, its edges at odd instants.
@@ -367,7 +349,7 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
 
     // Rows in this month, in months ahead, and far ahead (the future partition).
     db.exec("SELECT hookstream_create_attempt_partitions(now() + interval '3 months')");
-    db.exec(generated_attempts(t, 1, "'da_new' || g", "failed", "now() + g * interval '1 day'", 0, 499));
+    db.exec(test::generated_attempts(t, 1, "'da_new' || g", "failed", "now() + g * interval '1 day'", 0, 499));
     check_exact(db, t, "rows ahead", range);
     // The future partition holds rows: rolling it forward moves them, counted once.
     const auto far = db.scalar("SELECT count(*) FROM delivery_attempts_future");
@@ -425,14 +407,13 @@ BOOST_AUTO_TEST_CASE(partitions_come_and_go_and_totals_stay_exact) {
     BOOST_REQUIRE(rows);
     for (const auto& r : *rows) BOOST_TEST(!r.drifted(), r.env_id);
   }
-  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
 // Migration 0041 replaces 0003's per-writer delta tables by the log: deltas
 // pending when it runs stay counted, before and after they are folded.
 BOOST_AUTO_TEST_CASE(pending_deltas_carry_over_into_the_log) {
-  test::sql_session admin;
-  const std::string url = scratch_database(admin);
+  const test::scratch_database scratch("hookstream_upkeep");
+  const std::string& url = scratch.url();
   {
     const auto& all = storage::builtin_migrations();
     const auto log = std::find_if(all.begin(), all.end(), [](const storage::migration& m) { return m.version == 41; });
@@ -466,7 +447,6 @@ BOOST_AUTO_TEST_CASE(pending_deltas_carry_over_into_the_log) {
     BOOST_REQUIRE(rows);
     BOOST_TEST(!rows->at(0).drifted());
   }
-  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
 // Migration 0042 fills the totals of every status from the folded counters of
@@ -474,8 +454,8 @@ BOOST_AUTO_TEST_CASE(pending_deltas_carry_over_into_the_log) {
 // unfiltered range totals read them, exact before and after a fold, and a
 // corrupted totals row is found by the check and rebuilt by the recount.
 BOOST_AUTO_TEST_CASE(totals_of_every_status_are_filled_checked_and_rebuilt) {
-  test::sql_session admin;
-  const std::string url = scratch_database(admin);
+  const test::scratch_database scratch("hookstream_upkeep");
+  const std::string& url = scratch.url();
   {
     const auto& all = storage::builtin_migrations();
     const auto totals =
@@ -527,22 +507,21 @@ BOOST_AUTO_TEST_CASE(totals_of_every_status_are_filled_checked_and_rebuilt) {
       }
     }
   }
-  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
 // The server's background maintenance: two runners (two server instances) on
 // one database fold deltas, create partitions ahead and apply retention, and
 // neither fails because of the other.
 BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
-  test::sql_session admin;
-  const std::string url = scratch_database(admin);
+  const test::scratch_database scratch("hookstream_upkeep");
+  const std::string& url = scratch.url();
   BOOST_REQUIRE(storage::migrate_database(url, 60s));
   {
     test::sql_session db(url);
     auto t = test::make_tenant(db);
-    db.exec(generated_attempts(t, 0, "'da_bg' || g", "pending", "now() - g * interval '1 day'", 0, 99));
+    db.exec(test::generated_attempts(t, 0, "'da_bg' || g", "pending", "now() - g * interval '1 day'", 0, 99));
     // And enough new ones that a fold of them VACUUMs the log.
-    db.exec(generated_attempts(t, 1, "'da_bgnew' || g", "failed", "now()", 1, 1500));
+    db.exec(test::generated_attempts(t, 1, "'da_bgnew' || g", "failed", "now()", 1, 1500));
     const auto partitions = [&] {
       return std::stoi(*db.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'delivery_attempts'::regclass"));
     };
@@ -587,7 +566,6 @@ BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
         errors += line + "\n";
     BOOST_TEST(errors.empty(), errors);
   }
-  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
 // A bulk write's log rows are folded in batches that each read their own rows,
@@ -599,14 +577,14 @@ BOOST_AUTO_TEST_CASE(background_maintenance_runs_on_several_instances) {
 // two"). Counted, not timed: the log rows the fold read by sequential scans,
 // from pg_stat_xact_user_tables.
 BOOST_AUTO_TEST_CASE(a_fold_after_a_bulk_write_reads_its_batch_not_the_whole_log) {
-  test::sql_session admin;
-  const std::string url = scratch_database(admin);
+  const test::scratch_database scratch("hookstream_upkeep");
+  const std::string& url = scratch.url();
   BOOST_REQUIRE(storage::migrate_database(url, 60s));
   {
     test::sql_session db(url);
     auto t = test::make_tenant(db);
     const auto bulk_rows = [&](int from, int to) {
-      return generated_attempts(t, 0, "'da_bulk' || g", "pending", "now() - g * interval '1 second'", from, to);
+      return test::generated_attempts(t, 0, "'da_bulk' || g", "pending", "now() - g * interval '1 second'", from, to);
     };
     db.exec("VACUUM attempt_count_log");
     for (int i = 0; i < 10; ++i) {
@@ -635,7 +613,6 @@ BOOST_AUTO_TEST_CASE(a_fold_after_a_bulk_write_reads_its_batch_not_the_whole_log
     BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_count_log") == "0");
     check_exact(db, t, "after folding a bulk write");
   }
-  admin.exec("DROP DATABASE " + url.substr(url.rfind('/') + 1));
 }
 
 // Keyset walks cross the boundary between two partitions exactly, both ways.
@@ -644,7 +621,7 @@ BOOST_AUTO_TEST_CASE(cursor_walks_cross_a_partition_boundary) {
   auto t = test::make_tenant(db);
   // 240 attempts a minute apart around the start of this month (history and
   // this month's partition), some sharing a timestamp.
-  db.exec(generated_attempts(t, 0, "'da_' || md5(g::text || " + test::quote(t.env_id) + ")", "success",
+  db.exec(test::generated_attempts(t, 0, "'da_' || md5(g::text || " + test::quote(t.env_id) + ")", "success",
                              "date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + "
                              "(g / 2 - 60) * interval '1 minute'",
                              0, 239));

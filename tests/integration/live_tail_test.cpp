@@ -556,11 +556,8 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_dropped_within_the_write_deadl
 BOOST_AUTO_TEST_CASE(an_expired_cursor_is_gone) {
   // A database of its own: pruning is global, and short retention here must
   // not take other tests' events.
-  const std::string name = "live_tail_" + test::random_hex(8);
-  test::sql_session admin;
-  admin.exec("CREATE DATABASE " + name);
-  std::string url = test::database_url();
-  url = url.substr(0, url.rfind('/') + 1) + name;
+  const test::scratch_database scratch("live_tail");
+  const std::string& url = scratch.url();
   BOOST_REQUIRE(storage::migrate_database(url, 60s));
   {
     test::sql_session db(url);
@@ -589,7 +586,6 @@ BOOST_AUTO_TEST_CASE(an_expired_cursor_is_gone) {
     BOOST_TEST(gone->body().find("read the listing again") != std::string::npos, gone->body());
     BOOST_TEST(metric(*server, "hookstream_stream_pruned_events_total") >= 2);
   }
-  admin.exec("DROP DATABASE " + name + " WITH (FORCE)");
 }
 
 BOOST_AUTO_TEST_CASE(shutdown_ends_streams_cleanly) {

@@ -202,10 +202,8 @@ BOOST_AUTO_TEST_CASE(migrating_twice_is_a_no_op) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_migration_leaves_nothing_behind) {
-  test::sql_session db;
-  const std::string scratch = "hookstream_scratch_" + test::random_hex(8);
-  db.exec("CREATE DATABASE " + scratch);
-  const std::string url = test::database_url().substr(0, test::database_url().rfind('/') + 1) + scratch;
+  const test::scratch_database scratch("hookstream_scratch");
+  const std::string& url = scratch.url();
   const storage::migration broken[] = {
       {1, "0001_ok", "CREATE TABLE kept_if_committed (x int);"},
       {2, "0002_broken", "CREATE TABLE oops (x no_such_type);"},
@@ -222,7 +220,6 @@ BOOST_AUTO_TEST_CASE(a_failing_migration_leaves_nothing_behind) {
     test::sql_session scratch_db(url);
     BOOST_TEST(*scratch_db.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'kept_if_committed'") == "0");
   }
-  db.exec("DROP DATABASE " + scratch);
 }
 
 BOOST_AUTO_TEST_CASE(better_auth_tables_use_its_names) {
@@ -250,13 +247,10 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
   // A database of its own, so the planner's statistics describe only this data:
   // every filter value matches thousands of rows, the case where a sort would
   // hurt (a filter matching a few rows may rightly be read and sorted).
-  test::sql_session admin;
-  const std::string scratch = "hookstream_explain_" + test::random_hex(8);
-  admin.exec("CREATE DATABASE " + scratch);
-  const std::string url = test::database_url().substr(0, test::database_url().rfind('/') + 1) + scratch;
+  const test::scratch_database scratch("hookstream_explain");
+  const std::string& url = scratch.url();
   BOOST_REQUIRE(storage::migrate_database(url, 60s));
-  auto db_owner = std::make_unique<test::sql_session>(url);
-  auto& db = *db_owner;
+  test::sql_session db(url);
   auto t = test::make_tenant(db);
   // 40,000 attempts a minute apart, from 20 days before the start of this UTC
   // month on: they fill the history partition and this month's, and the page
@@ -426,8 +420,6 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
     }
     }
   }
-  db_owner.reset();
-  admin.exec("DROP DATABASE " + scratch);
 }
 
 // A cursor carries at most 128 bytes of its anchor's id: the schema refuses

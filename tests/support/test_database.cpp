@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -154,6 +155,30 @@ std::vector<std::string> insert_attempts(sql_session& db, const test_tenant& t,
   }
   db.exec(sql);
   return ids;
+}
+
+std::string generated_attempts(const test_tenant& t, int route, const std::string& id, const std::string& status,
+                               const std::string& created_at, int from, int to) {
+  return "INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, request_url, "
+         "request_method, status, created_at) SELECT " + id + ", " + quote(t.org_id) + ", " + quote(t.env_id) +
+         ", 'evt', " + quote(t.connection_ids[route]) + ", " + quote(t.destination_ids[route]) +
+         ", 'https://generated', 'POST', " + quote(status) + ", " + created_at + " FROM generate_series(" +
+         std::to_string(from) + ", " + std::to_string(to) + ") g";
+}
+
+scratch_database::scratch_database(const std::string& prefix) : name_(prefix + "_" + random_hex(8)) {
+  sql_session admin;
+  admin.exec("CREATE DATABASE " + name_);
+  url_ = database_url().substr(0, database_url().rfind('/') + 1) + name_;
+}
+
+scratch_database::~scratch_database() {
+  try {
+    sql_session admin;
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "could not drop the scratch database %s: %s\n", name_.c_str(), e.what());
+  }
 }
 
 }  // namespace hookstream::test

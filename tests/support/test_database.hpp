@@ -74,4 +74,29 @@ struct attempt_spec {
 /// Inserts attempts for `t`; returns their ids in insertion order.
 std::vector<std::string> insert_attempts(sql_session& db, const test_tenant& t, const std::vector<attempt_spec>& rows);
 
+/// An INSERT of one attempt of `t` per g in [from, to] (generate_series), on the
+/// tenant's connection and destination number `route`: `id` and `created_at`
+/// are SQL expressions over g, `status` a status. For many rows in one statement.
+std::string generated_attempts(const test_tenant& t, int route, const std::string& id, const std::string& status,
+                               const std::string& created_at, int from, int to);
+
+/// An empty database of its own on the test cluster, named `prefix` and random
+/// hex, for a test whose work is not confined to its tenant (pruning, TRUNCATE,
+/// planner statistics, migrations from scratch). Dropped, sessions still on it
+/// forced off, when this goes out of scope.
+class scratch_database {
+ public:
+  explicit scratch_database(const std::string& prefix);
+  ~scratch_database();
+  scratch_database(const scratch_database&) = delete;
+  scratch_database& operator=(const scratch_database&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
 }  // namespace hookstream::test
