@@ -28,7 +28,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Pruning deletes at most this many events per statement (a short
 // transaction: while it runs, it holds back the horizon of every reader), and
-// at most this many statements per round.
+// at most this many statements per pass. The statements of a pass take turns
+// with the reads (one statement per turn of the reading loop, the log read
+// again before the next), so events wait behind one statement of a pass over a
+// backlog, not behind the whole pass.
 constexpr int prune_batch = 5000;
 constexpr int prune_rounds = 20;
 
@@ -66,7 +69,8 @@ struct live_tail_hub::reader : std::enable_shared_from_this<reader> {
     bool held_back = false;
   };
   asio::awaitable<storage::db_result<drained_log>> drain(storage::pg_connection& conn);
-  asio::awaitable<void> prune(storage::pg_connection& conn);
+  // One prune statement; true when it deleted a whole batch (more may be due).
+  asio::awaitable<bool> prune_once(storage::pg_connection& conn);
   asio::awaitable<void> pause(asio::steady_timer& timer, clock::duration d) {
     timer.expires_after(d);
     co_await timer.async_wait(use_tuple);
@@ -86,6 +90,7 @@ asio::awaitable<void> live_tail_hub::reader::run() {
   storage::reconnect_backoff read_backoff(std::chrono::milliseconds(100), config.reconnect_backoff_max);
   asio::steady_timer timer(executor);
   auto next_prune = clock::now() + config.prune_interval;
+  int prune_statements_left = 0;  // in the current pass
   auto held_delay = held_back_first;
   bool reported_down = false;
 
@@ -155,11 +160,16 @@ asio::awaitable<void> live_tail_hub::reader::run() {
     }
     read_backoff.on_success();
 
-    if (config.prune_interval.count() > 0 && clock::now() >= next_prune) {
-      co_await prune(conn);
+    if (prune_statements_left == 0 && config.prune_interval.count() > 0 && clock::now() >= next_prune) {
+      prune_statements_left = prune_rounds;
       next_prune = clock::now() + config.prune_interval;
+    }
+    if (prune_statements_left > 0) {
+      const bool more = co_await prune_once(conn);
+      prune_statements_left = more ? prune_statements_left - 1 : 0;
       if (stopping) break;
-      if (!conn.usable()) continue;
+      // Read again before the pass's next statement, without waiting.
+      if (!conn.usable() || prune_statements_left > 0) continue;
     }
 
     // Writers skip their NOTIFY while another writer's is pending (0040), and
@@ -271,17 +281,14 @@ void live_tail_hub::reader::publish(std::shared_ptr<const live_batch> batch) {
   }
 }
 
-asio::awaitable<void> live_tail_hub::reader::prune(storage::pg_connection& conn) {
-  for (int round = 0; round < prune_rounds && !stopping; ++round) {
-    auto gone = co_await storage::prune_events(conn, config.retention, prune_batch,
-                                               clock::now() + config.query_timeout);
-    if (!gone) {
-      std::fprintf(stderr, "live tail: pruning the event log failed: %s\n", gone.error().message.c_str());
-      co_return;
-    }
-    pruned += static_cast<std::uint64_t>(*gone);
-    if (*gone < prune_batch) co_return;
+asio::awaitable<bool> live_tail_hub::reader::prune_once(storage::pg_connection& conn) {
+  auto gone = co_await storage::prune_events(conn, config.retention, prune_batch, clock::now() + config.query_timeout);
+  if (!gone) {
+    std::fprintf(stderr, "live tail: pruning the event log failed: %s\n", gone.error().message.c_str());
+    co_return false;
   }
+  pruned += static_cast<std::uint64_t>(*gone);
+  co_return *gone == prune_batch;
 }
 
 // --- live_tail_hub ---------------------------------------------------------------

@@ -588,6 +588,32 @@ BOOST_AUTO_TEST_CASE(an_expired_cursor_is_gone) {
   }
 }
 
+// A backlog of several batches (5,000 events a statement) goes in one pass:
+// the pass's statements take turns with the reads, without waiting for the
+// next interval. The first pass comes 4 s after the hub starts and the second
+// 4 s after that, so all of the backlog pruned by 7.5 s is the first pass's.
+BOOST_AUTO_TEST_CASE(a_backlog_of_several_batches_is_pruned_in_one_pass) {
+  const test::scratch_database scratch("live_tail");
+  const std::string& url = scratch.url();
+  BOOST_REQUIRE(storage::migrate_database(url, 60s));
+  test::sql_session db(url);
+  const auto t = test::make_tenant(db);
+  constexpr int backlog = 12001;  // two whole batches and one event
+  db.exec(test::generated_attempts(t, 0, "'da_' || g", "success", "now()", 1, backlog));
+  std::this_thread::sleep_for(1100ms);  // past the retention below
+  const auto started = std::chrono::steady_clock::now();
+  auto server = live_tail_server(1, [&](server::server_config& c) {
+    c.database_url = c.pool.conninfo = c.maintenance_database_url = url;
+    c.live_tail.retention = 1s;
+    c.live_tail.prune_interval = 4s;
+  });
+  while (metric(*server, "hookstream_stream_pruned_events_total") < backlog &&
+         std::chrono::steady_clock::now() < started + 7500ms)
+    std::this_thread::sleep_for(50ms);
+  BOOST_TEST(metric(*server, "hookstream_stream_pruned_events_total") == backlog);
+  BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_events") == "0");
+}
+
 BOOST_AUTO_TEST_CASE(shutdown_ends_streams_cleanly) {
   test::sql_session db;
   const auto t = test::make_tenant(db);
