@@ -58,6 +58,9 @@ machine = {
     "os": platform.platform(),
     "postgres": subprocess.run(["/usr/lib/postgresql/15/bin/postgres", "--version"], capture_output=True, text=True).stdout.strip(),
 }
+settings_path = os.path.join(raw, "pg-settings.txt")
+if os.path.exists(settings_path):  # name and value per line; not in runs before it was written
+    machine["postgres_settings"] = dict(l.split(" ", 1) for l in open(settings_path).read().splitlines() if " " in l)
 first = next((s for s in scenarios if s["scenario"] == "first_page"), None)
 doc = {
     "date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -84,8 +87,10 @@ def fmt(x, nd=2):
 
 check_every = next((s.get("check_every") for s in scenarios if s.get("check_every")), 1)
 lines = [f"# hookstream bench — {doc['date']}", "",
-         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB; {machine['postgres']}. "
-         f"Server, load generator and PostgreSQL share the machine.", "",
+         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB; {machine['postgres']}"
+         + ("" if "postgres_settings" not in machine else
+            " (" + ", ".join(f"{k} {v}" for k, v in machine["postgres_settings"].items()) + ")")
+         + ". Server, load generator and PostgreSQL share the machine.", "",
          f"Hot environment: {a.attempts:,} attempts" + (f" (loaded in {float(a.load_seconds):.0f} s)" if a.load_seconds else "") +
          f". Each scenario: {a.duration:g} s measured after a warm-up, {a.connections} keep-alive connections unless "
          f"named otherwise; every response's status and framing checked, every {check_every}th parsed in full "
