@@ -136,7 +136,10 @@ boost::asio::awaitable<db_result<event_position>> read_pruned_position(pg_connec
 /// Deletes up to `max_events` of the oldest final events recorded more than
 /// `retention` ago (a prefix of the log) and records the last deleted position,
 /// in one statement. Returns how many were deleted. Several servers may prune
-/// at once: the pruned position only moves forward.
+/// at once: the pruned position only moves forward. `max_events` is written
+/// into the statement (a generic plan must know the batch's size to probe the
+/// log's key rather than hash the whole log), so each size is a prepared
+/// statement of its own on `conn`: keep to one.
 boost::asio::awaitable<db_result<std::int64_t>> prune_events(pg_connection& conn, std::chrono::seconds retention,
                                                              int max_events, clock::time_point deadline);
 
