@@ -43,6 +43,17 @@ std::unique_ptr<test::test_server> live_tail_server(unsigned threads = 1,
   });
 }
 
+// A server on a database of its own (`url`: pruning is global) whose live tail
+// keeps events for `retention` and prunes every `interval`.
+std::unique_ptr<test::test_server> pruning_server(const std::string& url, std::chrono::seconds retention,
+                                                  std::chrono::milliseconds interval) {
+  return live_tail_server(1, [&](server::server_config& c) {
+    c.database_url = c.pool.conninfo = c.maintenance_database_url = url;
+    c.live_tail.retention = retention;
+    c.live_tail.prune_interval = interval;
+  });
+}
+
 // Opens a stream; while the hub is still connecting (a server just started),
 // the answer is 503 with Retry-After: try again.
 std::unique_ptr<sse_client> open_stream(const test::test_server& server, const std::string& query,
@@ -562,11 +573,7 @@ BOOST_AUTO_TEST_CASE(an_expired_cursor_is_gone) {
   {
     test::sql_session db(url);
     const auto t = test::make_tenant(db);
-    auto server = live_tail_server(1, [&](server::server_config& c) {
-      c.database_url = c.pool.conninfo = c.maintenance_database_url = url;
-      c.live_tail.retention = 1s;
-      c.live_tail.prune_interval = 100ms;
-    });
+    auto server = pruning_server(url, 1s, 100ms);
     const auto key = test::api_key_header(t.api_key);
     std::string old_id;
     {
@@ -602,11 +609,7 @@ BOOST_AUTO_TEST_CASE(a_backlog_of_several_batches_is_pruned_in_one_pass) {
   db.exec(test::generated_attempts(t, 0, "'da_' || g", "success", "now()", 1, backlog));
   std::this_thread::sleep_for(1100ms);  // past the retention below
   const auto started = std::chrono::steady_clock::now();
-  auto server = live_tail_server(1, [&](server::server_config& c) {
-    c.database_url = c.pool.conninfo = c.maintenance_database_url = url;
-    c.live_tail.retention = 1s;
-    c.live_tail.prune_interval = 4s;
-  });
+  auto server = pruning_server(url, 1s, 4s);
   while (metric(*server, "hookstream_stream_pruned_events_total") < backlog &&
          std::chrono::steady_clock::now() < started + 7500ms)
     std::this_thread::sleep_for(50ms);
