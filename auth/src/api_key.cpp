@@ -1,7 +1,6 @@
 #include <hookstream/auth/api_key.hpp>
 #include <hookstream/encoding/hex.hpp>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -15,13 +14,6 @@ bool is_well_formed_api_key(std::string_view key) noexcept {
   for (char c : key.substr(prefix_len))
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
-}
-
-sha256_digest sha256(std::string_view data) noexcept {
-  sha256_digest out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
 }
 
 std::string generate_api_key(bool live) {

@@ -1,11 +1,10 @@
+#include <hookstream/auth/digest.hpp>
 #include <hookstream/auth/session_cookie.hpp>
 #include <hookstream/encoding/ascii.hpp>
 #include <hookstream/encoding/base64.hpp>
 #include <hookstream/encoding/percent.hpp>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdlib>
 #include <stdexcept>
@@ -14,11 +13,8 @@ namespace hookstream::auth {
 namespace {
 
 std::string signature_of(std::string_view token, std::string_view secret) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(token.data()), token.size(), mac, &len);
-  return encoding::base64_encode({reinterpret_cast<const char*>(mac), len});
+  const sha256_digest mac = hmac_sha256_key(secret).sign(token);
+  return encoding::base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
 }
 
 }  // namespace

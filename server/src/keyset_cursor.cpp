@@ -3,8 +3,6 @@
 #include <hookstream/server/keyset_cursor.hpp>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -65,36 +63,29 @@ filter_fingerprint fingerprint_of(const storage::attempt_filter& f) {
   canon += '|';
   instant('a', f.created_after);
   instant('b', f.created_before);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(canon.data(), canon.size(), digest, &len, EVP_sha256(), nullptr);
+  const auth::sha256_digest digest = auth::sha256(canon);
   filter_fingerprint out{};
-  std::copy_n(digest, out.size(), out.begin());
+  std::copy_n(digest.begin(), out.size(), out.begin());
   return out;
 }
 
 namespace {
 
-std::array<unsigned char, mac_size> mac(const std::string& secret, std::string_view payload,
+// Signs the payload together with the tenant, so that a cursor of one tenant is
+// forged in any other.
+std::array<unsigned char, mac_size> mac(const auth::hmac_sha256_key& key, std::string_view payload,
                                         const storage::tenant_id& tenant) {
-  std::string message(payload);
-  message += '\0';
-  message += tenant.org_id;
-  message += '\0';
-  message += tenant.env_id;
-  unsigned char full[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), full, &len);
+  const auth::sha256_digest full = key.sign({payload, std::string_view("\0", 1), tenant.org_id,
+                                             std::string_view("\0", 1), tenant.env_id});
   std::array<unsigned char, mac_size> out{};
-  std::copy_n(full, out.size(), out.begin());
+  std::copy_n(full.begin(), out.size(), out.begin());
   return out;
 }
 
 }  // namespace
 
-cursor_codec::cursor_codec(std::string secret) : secret_(std::move(secret)) {
-  if (secret_.size() < 16) throw std::invalid_argument("cursor secret must be at least 16 bytes");
+cursor_codec::cursor_codec(std::string secret) : key_(secret) {
+  if (secret.size() < 16) throw std::invalid_argument("cursor secret must be at least 16 bytes");
 }
 
 std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_id& tenant,
@@ -109,7 +100,7 @@ std::string cursor_codec::encode(const keyset_cursor& c, const storage::tenant_i
   const std::string_view id = std::string_view(c.anchor.id).substr(0, max_id_size);
   raw += static_cast<char>(id.size());
   raw += id;
-  const auto m = mac(secret_, raw, tenant);
+  const auto m = mac(key_, raw, tenant);
   raw.append(reinterpret_cast<const char*>(m.data()), m.size());
   return encoding::base64url_encode(raw);
 }
@@ -143,7 +134,7 @@ std::variant<keyset_cursor, cursor_error> cursor_codec::decode(std::string_view 
   const std::size_t id_size = static_cast<std::uint8_t>(raw[fixed_size - 1]);
 
   const std::string_view payload(raw.data(), fixed_size + id_size);
-  const auto expected = mac(secret_, payload, tenant);
+  const auto expected = mac(key_, payload, tenant);
   if (CRYPTO_memcmp(expected.data(), raw.data() + payload.size(), mac_size) != 0) return cursor_error::forged;
 
   const auto fp = fingerprint_of(filter);
@@ -167,7 +158,7 @@ std::string cursor_codec::encode_stream(const storage::event_position& position,
   put64(raw, position.xid);
   put64(raw, static_cast<std::uint64_t>(position.seq));
   raw.append(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size());
-  const auto m = mac(secret_, raw, tenant);
+  const auto m = mac(key_, raw, tenant);
   raw.append(reinterpret_cast<const char*>(m.data()), m.size());
   return encoding::base64url_encode(raw);
 }
@@ -191,7 +182,7 @@ std::variant<storage::event_position, cursor_error> cursor_codec::decode_stream(
   if (!decoded) return cursor_error::malformed;
   const std::string& raw = *decoded;
   const std::string_view payload(raw.data(), stream_payload_size);
-  const auto expected = mac(secret_, payload, tenant);
+  const auto expected = mac(key_, payload, tenant);
   if (CRYPTO_memcmp(expected.data(), raw.data() + stream_payload_size, mac_size) != 0) return cursor_error::forged;
   if (!std::equal(fingerprint.begin(), fingerprint.end(), reinterpret_cast<const unsigned char*>(raw.data()) + 17))
     return cursor_error::other_filters;

@@ -4,20 +4,15 @@
 // tools (demo data, the bench loader) that mint keys and print them once.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <hookstream/auth/digest.hpp>  // sha256, for the keys' hashes
+
 #include <string>
 #include <string_view>
 
 namespace hookstream::auth {
 
-using sha256_digest = std::array<std::uint8_t, 32>;
-
 /// True when `key` has the shape of an API key (prefix and 64 lowercase hex digits).
 bool is_well_formed_api_key(std::string_view key) noexcept;
-
-sha256_digest sha256(std::string_view data) noexcept;
-
 
 /// A new random key from the OS CSPRNG; `live` selects hs_live_ over hs_test_.
 std::string generate_api_key(bool live = true);

@@ -19,6 +19,7 @@
 // to the tenant and the filters like a listing cursor.
 #pragma once
 
+#include <hookstream/auth/digest.hpp>
 #include <hookstream/storage/attempt_event_log.hpp>
 #include <hookstream/storage/attempt_repository.hpp>
 
@@ -77,7 +78,7 @@ class cursor_codec {
   static bool stream_well_formed(std::string_view token);
 
  private:
-  std::string secret_;
+  auth::hmac_sha256_key key_;
 };
 
 /// 32 random bytes, hex: for servers started without a configured secret.
