@@ -173,6 +173,24 @@ char* put_json_string(char* p, std::string_view s) noexcept {
     }
     q = next;
   }
+  // The last partial block, from one more block read: the string's last 16
+  // bytes, with those already scanned masked off (a block read at `q` could
+  // reach past the string). Strings shorter than a block go byte by byte.
+  if (q < end && end - begin >= 16) {
+    const auto scanned = static_cast<unsigned>(16 - (end - q));
+    const char* const base = end - 16;
+    unsigned bits = special_bits16(base) >> scanned << scanned;
+    q = end;
+    while (bits) {
+      const char* at = base + std::countr_zero(bits);
+      const char* resume = special(at);
+      if (static_cast<unsigned char>(*at) >= 0x80) {
+        q = resume;  // after a multi-byte character, the rest byte by byte
+        break;
+      }
+      bits &= bits - 1;
+    }
+  }
   while (q < end) q = is_special(static_cast<unsigned char>(*q)) ? special(q) : q + 1;
   p = copy_run(p, run, static_cast<std::size_t>(end - run));
   *p++ = '"';
