@@ -11,6 +11,8 @@
 // `limit` per `window`. Answers carry the IETF RateLimit-* header values.
 #pragma once
 
+#include <hookstream/storage/text_hash.hpp>
+
 #include <array>
 #include <chrono>
 #include <functional>
@@ -58,13 +60,9 @@ class rate_limiter {
     double tokens;
     clock::time_point updated;
   };
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   struct shard {
     std::mutex mutex;
-    std::unordered_map<std::string, bucket, text_hash, std::equal_to<>> buckets;  // found without allocating
+    std::unordered_map<std::string, bucket, storage::text_hash, std::equal_to<>> buckets;  // found without allocating
   };
   void refill(bucket& b, clock::time_point now) const noexcept;
   // The key's bucket, tracked from now on and refilled to `now` (caller holds s.mutex).

@@ -58,6 +58,7 @@
 #include <hookstream/storage/error.hpp>
 #include <hookstream/storage/query_result.hpp>
 #include <hookstream/storage/serial_executor.hpp>
+#include <hookstream/storage/text_hash.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -221,11 +222,6 @@ class pg_connection {
   std::uint64_t next_statement_ = 0;
   bool unnamed_ = false;
   std::string prelude_;
-  // Transparent hashing: looking a statement up by string_view allocates nothing.
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> statements_;  // SQL -> name
 };
 

@@ -11,6 +11,8 @@
 // Not thread-safe, no locks: its owner keeps it on one serial executor.
 #pragma once
 
+#include <hookstream/storage/text_hash.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -83,10 +85,6 @@ class ttl_cache {
   std::uint64_t misses() const noexcept { return misses_; }
 
  private:
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   struct entry {
     Value value;
     clock::time_point expires;
