@@ -6,7 +6,7 @@
 # but writes what it discovers only to build-fuzz/fuzz-work/NAME/corpus, and any
 # reproducer to build-fuzz/fuzz-work/NAME/artifacts/.
 
-HOOKSTREAM_FUZZ_TARGETS=(list_query cursor session_cookie http_request)
+HOOKSTREAM_FUZZ_TARGETS=(list_query cursor session_cookie http_request json_string)
 # clang 14 and its libFuzzer/sanitizer runtimes; llvm-symbolizer for readable stacks.
 HOOKSTREAM_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 FUZZ_BUILD_DIR=$HOOKSTREAM_ROOT/build-fuzz

@@ -1,17 +1,11 @@
-#include <hookstream/encoding/utf8.hpp>
+#include <hookstream/encoding/json_string.hpp>
 #include <hookstream/server/attempt_json.hpp>
 #include <hookstream/storage/civil_time.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <cstring>
 #include <cstdint>
-#include <cstdlib>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace hookstream::server {
 namespace {
@@ -57,145 +51,8 @@ char* put_rfc3339(char* p, storage::unix_micros t) noexcept {
   return put(p, "Z\"");
 }
 
-constexpr bool is_special(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80; }
-
-// Bit i set when byte i of the 16 at `q` cannot stand in a JSON string as is: a
-// control character, '"', '\\', or not ASCII. One signed comparison catches
-// both the controls (< 0x20) and the non-ASCII bytes (negative as signed).
-#if defined(__SSE2__)
-inline unsigned special_bits16(const char* q) noexcept {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-  const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-  return static_cast<unsigned>(_mm_movemask_epi8(hit));
-}
-#else
-inline unsigned special_bits16(const char* q) noexcept {
-  unsigned bits = 0;
-  for (int i = 0; i < 16; ++i) bits |= static_cast<unsigned>(is_special(static_cast<unsigned char>(q[i]))) << i;
-  return bits;
-}
-#endif
-
-// Copies a short run inline (most runs between escapes are a few bytes; a call
-// to memcpy would cost more than the copy). Reads only [src, src + n).
-inline char* copy_run(char* p, const char* src, std::size_t n) noexcept {
-  if (n >= 16) {
-    std::memcpy(p, src, n);
-  } else if (n >= 8) {
-    std::uint64_t a, b;
-    std::memcpy(&a, src, 8);
-    std::memcpy(&b, src + n - 8, 8);
-    std::memcpy(p, &a, 8);
-    std::memcpy(p + n - 8, &b, 8);
-  } else if (n >= 4) {
-    std::uint32_t a, b;
-    std::memcpy(&a, src, 4);
-    std::memcpy(&b, src + n - 4, 4);
-    std::memcpy(p, &a, 4);
-    std::memcpy(p + n - 4, &b, 4);
-  } else {
-    for (std::size_t i = 0; i < n; ++i) p[i] = src[i];
-  }
-  return p + n;
-}
-
-// The escape of each ASCII byte that needs one.
-struct escape_table {
-  char text[128][6];
-  unsigned char size[128];
-  constexpr escape_table() : text{}, size{} {
-    constexpr char hex[] = "0123456789abcdef";
-    for (int c = 0; c < 0x20; ++c) {
-      const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      for (int k = 0; k < 6; ++k) text[c][k] = u[k];
-      size[c] = 6;
-    }
-    auto shorthand = [&](int c, char e) {
-      text[c][0] = '\\';
-      text[c][1] = e;
-      size[c] = 2;
-    };
-    shorthand('\n', 'n');
-    shorthand('\r', 'r');
-    shorthand('\t', 't');
-    shorthand('\b', 'b');
-    shorthand('\f', 'f');
-    shorthand('"', '"');
-    shorthand('\\', '\\');
-  }
-};
-constexpr escape_table escapes;
-
-// Worst case: every byte a six-byte \u00XX escape (U+FFFD replaces one to
-// three invalid bytes with three), plus the quotes.
-constexpr std::size_t json_string_room(std::size_t bytes) noexcept { return 6 * bytes + 2; }
-
-char* put_json_string(char* p, std::string_view s) noexcept {
-  // One scan, sixteen bytes at a time: plain bytes and well-formed multi-byte
-  // characters stay in the current run and are copied in one go; only bytes
-  // that need an escape (or a replacement) end a run. Headers stored as JSON
-  // text carry a quote every dozen bytes, so escapes must be cheap: every
-  // special byte of a block is handled from one bit mask, without rescanning.
-  *p++ = '"';
-  const char* const begin = s.data();
-  const char* const end = begin + s.size();
-  const char* run = begin;
-  const char* q = begin;
-  // Handles the special byte at `at`; returns where scanning resumes.
-  auto special = [&](const char* at) noexcept -> const char* {
-    const auto c = static_cast<unsigned char>(*at);
-    if (c < 0x80) {
-      p = copy_run(p, run, static_cast<std::size_t>(at - run));
-      std::memcpy(p, escapes.text[c], 6);  // fixed-size copy; only size[c] bytes count
-      p += escapes.size[c];
-      return run = at + 1;
-    }
-    std::size_t bad = 0;
-    if (const std::size_t len = encoding::utf8_sequence_at(s, static_cast<std::size_t>(at - begin), bad))
-      return at + len;  // well formed: part of the run
-    p = copy_run(p, run, static_cast<std::size_t>(at - run));
-    p = put(p, "\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
-    return run = at + bad;
-  };
-  while (end - q >= 16) {
-    unsigned bits = special_bits16(q);
-    const char* next = q + 16;
-    while (bits) {
-      const char* at = q + std::countr_zero(bits);
-      const char* resume = special(at);
-      if (static_cast<unsigned char>(*at) >= 0x80) {
-        next = resume;  // a multi-byte character may end past this block: rescan from there
-        break;
-      }
-      bits &= bits - 1;
-    }
-    q = next;
-  }
-  // The last partial block, from one more block read: the string's last 16
-  // bytes, with those already scanned masked off (a block read at `q` could
-  // reach past the string). Strings shorter than a block go byte by byte.
-  if (q < end && end - begin >= 16) {
-    const auto scanned = static_cast<unsigned>(16 - (end - q));
-    const char* const base = end - 16;
-    unsigned bits = special_bits16(base) >> scanned << scanned;
-    q = end;
-    while (bits) {
-      const char* at = base + std::countr_zero(bits);
-      const char* resume = special(at);
-      if (static_cast<unsigned char>(*at) >= 0x80) {
-        q = resume;  // after a multi-byte character, the rest byte by byte
-        break;
-      }
-      bits &= bits - 1;
-    }
-  }
-  while (q < end) q = is_special(static_cast<unsigned char>(*q)) ? special(q) : q + 1;
-  p = copy_run(p, run, static_cast<std::size_t>(end - run));
-  *p++ = '"';
-  return p;
-}
+using encoding::json_string_room;
+using encoding::put_json_string;
 
 char* put_nullable(char* p, const std::optional<std::string_view>& s) noexcept {
   return s ? put_json_string(p, *s) : put(p, "null");
@@ -208,7 +65,8 @@ char* put_nullable_time(char* p, const std::optional<storage::unix_micros>& t) n
 }
 
 // Room for one attempt: its strings escaped at worst, plus keys, numbers,
-// timestamps and punctuation (well under 700 bytes).
+// timestamps and punctuation (well under 700 bytes), and the 16 bytes a string
+// writer may store past the end it returns.
 std::size_t attempt_room(const storage::delivery_attempt_view& a) noexcept {
   auto n = [](const std::optional<std::string_view>& s) { return s ? s->size() : 0; };
   const std::size_t text = a.id.size() + a.org_id.size() + a.env_id.size() + a.event_id.size() +

@@ -1,0 +1,310 @@
+#include <hookstream/encoding/json_string.hpp>
+#include <hookstream/encoding/utf8.hpp>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The SSSE3 kernel is compiled for SSSE3 on its own (a target attribute) and
+// run only when the CPU has it, so the library's baseline stays plain x86-64.
+#include <tmmintrin.h>
+#define HOOKSTREAM_JSON_SSSE3 1
+#endif
+
+namespace hookstream::encoding {
+namespace {
+
+constexpr bool is_special(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80; }
+
+// Bit i set when byte i of the 16 at `q` cannot stand in a JSON string as is: a
+// control character, '"', '\\', or not ASCII. One signed comparison catches
+// both the controls (< 0x20) and the non-ASCII bytes (negative as signed).
+#if defined(__SSE2__)
+inline unsigned special_bits16(const char* q) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                   _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  return static_cast<unsigned>(_mm_movemask_epi8(hit));
+}
+#else
+inline unsigned special_bits16(const char* q) noexcept {
+  unsigned bits = 0;
+  for (int i = 0; i < 16; ++i) bits |= static_cast<unsigned>(is_special(static_cast<unsigned char>(q[i]))) << i;
+  return bits;
+}
+#endif
+
+// Copies a short run inline (most runs between escapes are a few bytes; a call
+// to memcpy would cost more than the copy). Reads only [src, src + n).
+inline char* copy_run(char* p, const char* src, std::size_t n) noexcept {
+  if (n >= 16) {
+    std::memcpy(p, src, n);
+  } else if (n >= 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(p, &a, 8);
+    std::memcpy(p + n - 8, &b, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(p, &a, 4);
+    std::memcpy(p + n - 4, &b, 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) p[i] = src[i];
+  }
+  return p + n;
+}
+
+// The escape of each ASCII byte that needs one.
+struct escape_table {
+  char text[128][6];
+  unsigned char size[128];
+  constexpr escape_table() : text{}, size{} {
+    constexpr char hex[] = "0123456789abcdef";
+    for (int c = 0; c < 0x20; ++c) {
+      const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      for (int k = 0; k < 6; ++k) text[c][k] = u[k];
+      size[c] = 6;
+    }
+    auto shorthand = [&](int c, char e) {
+      text[c][0] = '\\';
+      text[c][1] = e;
+      size[c] = 2;
+    };
+    shorthand('\n', 'n');
+    shorthand('\r', 'r');
+    shorthand('\t', 't');
+    shorthand('\b', 'b');
+    shorthand('\f', 'f');
+    shorthand('"', '"');
+    shorthand('\\', '\\');
+  }
+};
+constexpr escape_table escapes;
+
+// One string being written. Bytes are scanned ahead of writing: [run, scan
+// position) are plain bytes (or well-formed multi-byte characters) not yet
+// copied, so a long plain stretch is copied in one go.
+struct string_writer {
+  char* out;
+  std::string_view s;
+  const char* run;
+
+  // Copies the pending plain bytes up to `upto`.
+  [[gnu::always_inline]] void flush(const char* upto) noexcept {
+    out = copy_run(out, run, static_cast<std::size_t>(upto - run));
+    run = upto;
+  }
+
+  // Handles the special byte at `at`: writes its escape (or U+FFFD for an
+  // ill-formed sequence), or, for a well-formed multi-byte character, leaves it
+  // in the run. Returns where scanning resumes.
+  [[gnu::always_inline]] const char* special(const char* at) noexcept {
+    const auto c = static_cast<unsigned char>(*at);
+    if (c < 0x80) {
+      flush(at);
+      std::memcpy(out, escapes.text[c], 6);  // fixed-size copy; only size[c] bytes count
+      out += escapes.size[c];
+      return run = at + 1;
+    }
+    std::size_t bad = 0;
+    if (const std::size_t len = utf8_sequence_at(s, static_cast<std::size_t>(at - s.data()), bad))
+      return at + len;  // well formed: part of the run
+    flush(at);
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    out += 3;
+    return run = at + bad;
+  }
+
+  // Handles the special bytes of the 16 at `block`, one bit each in `bits`.
+  // Returns where scanning resumes: the block's end, or further when a
+  // multi-byte character runs past it (its bytes are then already checked).
+  [[gnu::always_inline]] const char* block(const char* block, unsigned bits) noexcept {
+    while (bits) {
+      const char* at = block + std::countr_zero(bits);
+      const char* resume = special(at);
+      if (static_cast<unsigned char>(*at) >= 0x80) return resume;  // the rest of the block from there
+      bits &= bits - 1;
+    }
+    return block + 16;
+  }
+
+  // The bytes from `q` to the end, fewer than 16. A string of at least 16
+  // bytes has them read as one more block, its last 16 bytes, with those
+  // already scanned masked off (a block read at `q` would reach past the
+  // string). Shorter strings go byte by byte.
+  [[gnu::always_inline]] void tail(const char* q) noexcept {
+    const char* const end = s.data() + s.size();
+    if (q < end && s.size() >= 16) {
+      const auto scanned = static_cast<unsigned>(16 - (end - q));
+      const char* const base = end - 16;
+      q = block(base, special_bits16(base) >> scanned << scanned);  // `end`, or past a multi-byte character
+    }
+    while (q < end) q = is_special(static_cast<unsigned char>(*q)) ? special(q) : q + 1;
+    flush(end);
+  }
+};
+
+char* put_json_string_portable(char* p, std::string_view s) noexcept {
+  *p++ = '"';
+  string_writer w{p, s, s.data()};
+  const char* q = s.data();
+  const char* const end = q + s.size();
+  while (end - q >= 16) q = w.block(q, special_bits16(q));
+  w.tail(q);
+  *w.out++ = '"';
+  return w.out;
+}
+
+#if HOOKSTREAM_JSON_SSSE3
+
+// For each set of bytes to escape among eight (bit i: byte i is '"' or '\\'),
+// the byte shuffle that spells the eight out with a backslash before each
+// escaped one. It shuffles a register whose upper half is all backslashes, so
+// index 8 reads one. `length` is what it spells: 8 + the escapes.
+struct expansion_table {
+  alignas(16) unsigned char index[256][16];
+  unsigned char length[256];
+  constexpr expansion_table() : index{}, length{} {
+    for (int m = 0; m < 256; ++m) {
+      int k = 0;
+      for (int i = 0; i < 8; ++i) {
+        if (m >> i & 1) index[m][k++] = 8;
+        index[m][k++] = static_cast<unsigned char>(i);
+      }
+      length[m] = static_cast<unsigned char>(k);
+      while (k < 16) index[m][k++] = 0x80;  // zero; past `length`
+    }
+  }
+};
+constexpr expansion_table expansions;
+
+// Byte shuffles that move a block's bytes from `s` on to its front.
+struct shift_table {
+  alignas(16) unsigned char index[16][16];
+  constexpr shift_table() : index{} {
+    for (int s = 0; s < 16; ++s)
+      for (int i = 0; i < 16; ++i) index[s][i] = static_cast<unsigned char>(i + s < 16 ? i + s : 0x80);
+  }
+};
+constexpr shift_table shifts;
+
+// Writes the eight bytes in the lower half of `half` with a backslash before
+// those marked in `marks`; stores 16 bytes at `p`, returns the end of the
+// `expansions.length[marks]` that count.
+[[gnu::target("ssse3")]] inline char* expand_half(char* p, __m128i half, unsigned marks) noexcept {
+  const __m128i with_backslashes = _mm_unpacklo_epi64(half, _mm_set1_epi8('\\'));
+  const __m128i index = _mm_load_si128(reinterpret_cast<const __m128i*>(expansions.index[marks]));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_shuffle_epi8(with_backslashes, index));
+  return p + expansions.length[marks];
+}
+
+// Masks of a block: '"' and '\\' (escaped with a backslash), and every other
+// byte that needs care (controls and non-ASCII).
+struct block_marks {
+  unsigned quotes, others;
+};
+[[gnu::target("ssse3")]] inline block_marks marks_of(__m128i v) noexcept {
+  const __m128i quotes = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  return {static_cast<unsigned>(_mm_movemask_epi8(quotes)),
+          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20))))};
+}
+
+// The portable kernel spends a branch on every escape and on the length of
+// every run between two, and the stored headers (JSON text) have an escape
+// every dozen bytes. Here a plain block is stored as it is, and one whose only
+// escapes are '"' and '\\' costs two shuffles and two stores whatever their
+// number (measured on a first page's 810 strings, a plain store for the plain
+// blocks beat shuffling every block); other blocks (controls, non-ASCII) take
+// the portable path, byte by special byte.
+[[gnu::target("ssse3")]] char* put_json_string_ssse3(char* p, std::string_view s) noexcept {
+  *p++ = '"';
+  string_writer w{p, s, s.data()};
+  const char* q = s.data();
+  const char* const end = q + s.size();
+  while (end - q >= 16) {  // w.run == q here
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const block_marks m = marks_of(v);
+    if (m.others == 0) {
+      if (m.quotes == 0) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w.out), v);
+        w.out += 16;
+      } else {
+        w.out = expand_half(w.out, v, m.quotes & 0xFF);
+        w.out = expand_half(w.out, _mm_unpackhi_epi64(v, v), m.quotes >> 8);
+      }
+      q += 16;
+      w.run = q;
+      continue;
+    }
+    q = w.block(q, m.quotes | m.others);
+    w.flush(q);
+  }
+  // The last 1-15 bytes of a string of 16 or more: its last 16 bytes, shifted
+  // so that the unscanned ones come first (zeros follow, never counted).
+  if (q < end && s.size() >= 16) {
+    const auto left = static_cast<unsigned>(end - q);
+    const auto scanned = 16 - left;
+    const __m128i last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16));
+    const block_marks m = marks_of(last);
+    if ((m.others >> scanned) == 0) {
+      const __m128i v = _mm_shuffle_epi8(last, _mm_load_si128(reinterpret_cast<const __m128i*>(shifts.index[scanned])));
+      const unsigned quotes = m.quotes >> scanned;
+      if (left <= 8) {
+        w.out = expand_half(w.out, v, quotes) - (8 - left);
+      } else {
+        w.out = expand_half(w.out, v, quotes & 0xFF);
+        w.out = expand_half(w.out, _mm_unpackhi_epi64(v, v), quotes >> 8) - (16 - left);
+      }
+      w.run = q = end;
+    }
+  }
+  w.tail(q);
+  *w.out++ = '"';
+  return w.out;
+}
+
+#endif  // HOOKSTREAM_JSON_SSSE3
+
+}  // namespace
+
+bool json_string_kernel_available(json_string_kernel kernel) noexcept {
+  switch (kernel) {
+    case json_string_kernel::portable:
+      return true;
+    case json_string_kernel::ssse3:
+#if HOOKSTREAM_JSON_SSSE3
+      return __builtin_cpu_supports("ssse3");
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+char* put_json_string(json_string_kernel kernel, char* out, std::string_view s) noexcept {
+#if HOOKSTREAM_JSON_SSSE3
+  if (kernel == json_string_kernel::ssse3) return put_json_string_ssse3(out, s);
+#endif
+  (void)kernel;
+  return put_json_string_portable(out, s);
+}
+
+char* put_json_string(char* out, std::string_view s) noexcept {
+  // A load and a predicted branch per string; no start-up order to get wrong
+  // (before libgcc has read the CPU, it answers "no", and the portable kernel
+  // writes the same bytes).
+#if HOOKSTREAM_JSON_SSSE3
+  if (__builtin_cpu_supports("ssse3")) return put_json_string_ssse3(out, s);
+#endif
+  return put_json_string_portable(out, s);
+}
+
+}  // namespace hookstream::encoding
