@@ -229,9 +229,12 @@ struct block_marks {
   string_writer w{p, s, s.data()};
   const char* q = s.data();
   const char* const end = q + s.size();
+  // Whether the last 16 bytes written are the 16 bytes before `q`, as they are.
+  bool copied_as_is = false;
   while (end - q >= 16) {  // w.run == q here
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
     const block_marks m = marks_of(v);
+    copied_as_is = (m.quotes | m.others) == 0;
     if (m.others == 0) {
       if (m.quotes == 0) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(w.out), v);
@@ -254,7 +257,13 @@ struct block_marks {
     const auto scanned = 16 - left;
     const __m128i last = _mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16));
     const block_marks m = marks_of(last);
-    if ((m.others >> scanned) == 0) {
+    if (copied_as_is && ((m.quotes | m.others) >> scanned) == 0) {
+      // Most ids and URLs: the string's last 16 bytes stored over the last
+      // `scanned` bytes written, which are the same bytes.
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(w.out - scanned), last);
+      w.out += left;
+      w.run = q = end;
+    } else if ((m.others >> scanned) == 0) {
       const __m128i v = _mm_shuffle_epi8(last, _mm_load_si128(reinterpret_cast<const __m128i*>(shifts.index[scanned])));
       const unsigned quotes = m.quotes >> scanned;
       if (left <= 8) {
