@@ -116,6 +116,11 @@ ratios = os.path.join(a.out, "raw", "filter-ratios.txt")
 if os.path.exists(ratios):
     lines += ["Several values and time ranges, same run: " +
               "; ".join(l.strip() for l in open(ratios) if l.strip()) + ".", ""]
+# The first page against its bare page, and 1,024 connections against 16, in
+# alternated rounds (bench/run's alternated_ceilings).
+alternated = os.path.join(raw, "alternated-ceilings.txt")
+if os.path.exists(alternated):
+    lines += [l.strip() for l in open(alternated) if l.strip()] + [""]
 open_loop = next((s for s in scenarios if s["scenario"].startswith("open_loop_")), None)
 if open_loop:
     l = open_loop["latency_ms"]
