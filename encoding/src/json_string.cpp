@@ -20,16 +20,24 @@ namespace {
 
 constexpr bool is_special(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80; }
 
-// Bit i set when byte i of the 16 at `q` cannot stand in a JSON string as is: a
-// control character, '"', '\\', or not ASCII. One signed comparison catches
-// both the controls (< 0x20) and the non-ASCII bytes (negative as signed).
 #if defined(__SSE2__)
+// Masks of a block, one bit per byte: '"' and '\\' (escaped with a backslash),
+// and every other byte that needs care. One signed comparison catches both the
+// controls (< 0x20) and the non-ASCII bytes (negative as signed).
+struct block_marks {
+  unsigned quotes, others;
+};
+inline block_marks marks_of(__m128i v) noexcept {
+  const __m128i quotes = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  return {static_cast<unsigned>(_mm_movemask_epi8(quotes)),
+          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20))))};
+}
+
+// Bit i set when byte i of the 16 at `q` cannot stand in a JSON string as is: a
+// control character, '"', '\\', or not ASCII.
 inline unsigned special_bits16(const char* q) noexcept {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-  const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-  return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  const block_marks m = marks_of(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+  return m.quotes | m.others;
 }
 #else
 inline unsigned special_bits16(const char* q) noexcept {
@@ -39,23 +47,26 @@ inline unsigned special_bits16(const char* q) noexcept {
 }
 #endif
 
+// Copies n bytes, sizeof(Word) <= n <= 2 * sizeof(Word), as two words that
+// may overlap: the first and the last sizeof(Word) bytes.
+template <class Word>
+inline void copy_two_words(char* p, const char* src, std::size_t n) noexcept {
+  Word first, last;
+  std::memcpy(&first, src, sizeof(Word));
+  std::memcpy(&last, src + n - sizeof(Word), sizeof(Word));
+  std::memcpy(p, &first, sizeof(Word));
+  std::memcpy(p + n - sizeof(Word), &last, sizeof(Word));
+}
+
 // Copies a short run inline (most runs between escapes are a few bytes; a call
 // to memcpy would cost more than the copy). Reads only [src, src + n).
 inline char* copy_run(char* p, const char* src, std::size_t n) noexcept {
   if (n >= 16) {
     std::memcpy(p, src, n);
   } else if (n >= 8) {
-    std::uint64_t a, b;
-    std::memcpy(&a, src, 8);
-    std::memcpy(&b, src + n - 8, 8);
-    std::memcpy(p, &a, 8);
-    std::memcpy(p + n - 8, &b, 8);
+    copy_two_words<std::uint64_t>(p, src, n);
   } else if (n >= 4) {
-    std::uint32_t a, b;
-    std::memcpy(&a, src, 4);
-    std::memcpy(&b, src + n - 4, 4);
-    std::memcpy(p, &a, 4);
-    std::memcpy(p + n - 4, &b, 4);
+    copy_two_words<std::uint32_t>(p, src, n);
   } else {
     for (std::size_t i = 0; i < n; ++i) p[i] = src[i];
   }
@@ -136,17 +147,20 @@ struct string_writer {
     return block + 16;
   }
 
-  // The bytes from `q` to the end, fewer than 16. A string of at least 16
-  // bytes has them read as one more block, its last 16 bytes, with those
-  // already scanned masked off (a block read at `q` would reach past the
-  // string). Shorter strings go byte by byte.
-  [[gnu::always_inline]] void tail(const char* q) noexcept {
+  // The last bytes from `q` on, fewer than 16, of a string of at least 16:
+  // read as one more block, the string's last 16 bytes, with the `bits` of
+  // those already scanned masked off (a block read at `q` would reach past the
+  // string). Returns `end`, or where a multi-byte character ends.
+  [[gnu::always_inline]] const char* last_block(const char* q, unsigned bits) noexcept {
     const char* const end = s.data() + s.size();
-    if (q < end && s.size() >= 16) {
-      const auto scanned = static_cast<unsigned>(16 - (end - q));
-      const char* const base = end - 16;
-      q = block(base, special_bits16(base) >> scanned << scanned);  // `end`, or past a multi-byte character
-    }
+    const auto scanned = static_cast<unsigned>(16 - (end - q));
+    return block(end - 16, bits >> scanned << scanned);
+  }
+
+  // The rest from `q`, byte by byte (a string shorter than a block, or after a
+  // multi-byte character in the last block), then the pending run.
+  [[gnu::always_inline]] void finish(const char* q) noexcept {
+    const char* const end = s.data() + s.size();
     while (q < end) q = is_special(static_cast<unsigned char>(*q)) ? special(q) : q + 1;
     flush(end);
   }
@@ -158,7 +172,8 @@ char* put_json_string_portable(char* p, std::string_view s) noexcept {
   const char* q = s.data();
   const char* const end = q + s.size();
   while (end - q >= 16) q = w.block(q, special_bits16(q));
-  w.tail(q);
+  if (q < end && s.size() >= 16) q = w.last_block(q, special_bits16(end - 16));
+  w.finish(q);
   *w.out++ = '"';
   return w.out;
 }
@@ -204,17 +219,6 @@ constexpr shift_table shifts;
   const __m128i index = _mm_load_si128(reinterpret_cast<const __m128i*>(expansions.index[marks]));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_shuffle_epi8(with_backslashes, index));
   return p + expansions.length[marks];
-}
-
-// Masks of a block: '"' and '\\' (escaped with a backslash), and every other
-// byte that needs care (controls and non-ASCII).
-struct block_marks {
-  unsigned quotes, others;
-};
-[[gnu::target("ssse3")]] inline block_marks marks_of(__m128i v) noexcept {
-  const __m128i quotes = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-  return {static_cast<unsigned>(_mm_movemask_epi8(quotes)),
-          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20))))};
 }
 
 // The portable kernel spends a branch on every escape and on the length of
@@ -273,9 +277,11 @@ struct block_marks {
         w.out = expand_half(w.out, _mm_unpackhi_epi64(v, v), quotes >> 8) - (16 - left);
       }
       w.run = q = end;
+    } else {
+      q = w.last_block(q, m.quotes | m.others);
     }
   }
-  w.tail(q);
+  w.finish(q);
   *w.out++ = '"';
   return w.out;
 }

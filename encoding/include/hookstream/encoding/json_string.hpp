@@ -19,7 +19,8 @@ constexpr std::size_t json_string_room(std::size_t bytes) noexcept { return 6 * 
 /// returned end may have been overwritten. `"`, `\` and control characters are
 /// escaped (`\n`, `\t`... or `\u00XX`); well-formed UTF-8 passes through; each
 /// ill-formed sequence becomes U+FFFD, as a WHATWG decoder reads it.
-/// Runs the fastest kernel this CPU has (chosen once, at load).
+/// Runs the fastest kernel this CPU has: each call asks libgcc's record of the
+/// CPU (read once, at start-up), a load and a predicted branch.
 char* put_json_string(char* out, std::string_view s) noexcept;
 
 /// The kernels `put_json_string` chooses between, for tests and benchmarks.
