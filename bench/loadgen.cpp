@@ -25,6 +25,7 @@
 #include <zlib.h>
 #include "lean_parser.hpp"
 #include "latency_histogram.hpp"
+#include "response_feed.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -68,6 +69,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -102,6 +105,7 @@ bool gunzip(const std::string& in, std::string& out) {
 }
 using hookstream::bench::latency_histogram;
 using hookstream::bench::lean_parser;
+using hookstream::bench::pending_input;
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
@@ -378,17 +382,18 @@ public:
 
 private:
   struct connection {
-    // A roomy read buffer: Beast sizes each read by the free capacity, and tens
-    // of KB per answer in 512-byte reads would make the client the bottleneck.
-    explicit connection(asio::io_context& ioc) : sock(ioc), timer(ioc) { buf.reserve(256 * 1024); }
+    explicit connection(asio::io_context& ioc) : sock(ioc), timer(ioc) {}
     tcp::socket sock;
     asio::steady_timer timer;  // open-loop pacing, connect back-off
-    beast::flat_buffer buf;
+    pending_input pending;     // received bytes the parser has not taken yet
     std::optional<lean_parser<false>> parser;
-    std::string body;      // capacity reused across responses
+    // Only the bodies that get parsed are kept (--check-every), and their memory
+    // is given back after the check: 1,024 idle body strings would otherwise
+    // hold a page each.
+    std::string body;
     std::string inflated;  // the body once gunzipped (Content-Encoding: gzip)
     body_checker checker;
-    std::uint64_t unparsed = 0;  // responses since the last fully parsed one (--check-every)
+    std::uint64_t unparsed = 0;  // responses counted for --check-every
     steady::time_point deadline = steady::time_point::max();
     bool timed_out = false;
     bool ever_connected = false;
@@ -480,10 +485,14 @@ private:
     outcome o;
     c.timed_out = false;
     c.deadline = steady::now() + plan_.timeout;
+    // Every Nth response of a connection is parsed as JSON (--check-every); the
+    // others are checked for status and framing, and their bodies are dropped.
+    const unsigned check_every = plan_.opt->check_every;
+    const bool parse_body = check_every <= 1 || ++c.unparsed % check_every == 0;
     for (int attempt = 0;; ++attempt) {
       const bool reused = c.sock.is_open();
       if (!reused) {
-        c.buf.clear();
+        c.pending.clear();
         auto [ec] = co_await c.sock.async_connect(plan_.endpoint, nothrow);
         if (ec) {
           close(c);
@@ -492,6 +501,7 @@ private:
         }
         error_code ignored;
         c.sock.set_option(tcp::no_delay(true), ignored);
+        c.sock.non_blocking(true, ignored);  // read_response reads until it would block
         if (c.ever_connected) ++st.reconnects;
         c.ever_connected = true;
       }
@@ -505,11 +515,12 @@ private:
         o.k = k_write;
         break;
       }
-      c.parser.emplace(c.body);
+      if (parse_body) c.parser.emplace(c.body);
+      else c.parser.emplace();
       c.parser->body_limit(plan_.opt->body_limit);
-      auto [rec, rn] = co_await http::async_read(c.sock, c.buf, *c.parser, nothrow);
+      auto [rec, rn] = co_await read_response(c);
       if (rec) {
-        const bool nothing = !c.parser->got_some() && c.buf.size() == 0;
+        const bool nothing = !c.parser->got_some() && c.pending.empty();
         close(c);
         if (c.timed_out) { o.k = k_timeout; break; }
         const bool peer_closed = rec == http::error::end_of_stream || rec == http::error::partial_message ||
@@ -522,18 +533,21 @@ private:
       c.deadline = steady::time_point::max();
       o.response = true;
       o.status = c.parser->status();
-      o.body_bytes = c.body.size();
+      o.body_bytes = c.parser->body_bytes();
       o.wire_bytes = rn;
       if (!c.parser->keep_alive()) close(c);
-      if (c.parser->gzipped()) {
+      if (!parse_body) {
+        check_framing_only(o);
+      } else if (c.parser->gzipped()) {
         // Compressed answers are checked like any other, once inflated.
-        if (!gunzip(c.body, c.inflated)) {
-          o.k = k_bad_json;
-          co_return o;
-        }
-        check(c, c.inflated, o);
+        if (gunzip(c.body, c.inflated)) check(c, c.inflated, o);
+        else o.k = k_bad_json;
       } else {
         check(c, c.body, o);
+      }
+      if (parse_body) {
+        std::string().swap(c.body);
+        std::string().swap(c.inflated);
       }
       co_return o;
     }
@@ -542,15 +556,47 @@ private:
     co_return o;
   }
 
+  // Reads one response into c.parser: each time the socket is readable, into
+  // the thread's read buffer, then straight to the parser (response_feed.hpp).
+  // The same errors as Beast's http::async_read: end_of_stream when the peer
+  // closed before a byte of the response, partial_message when it closed inside
+  // one. Returns the bytes the parser took.
+  asio::awaitable<std::pair<error_code, std::size_t>> read_response(connection& c) {
+    auto& parser = *c.parser;
+    auto r = c.pending.feed(parser, {});  // bytes left over from the last answer
+    std::size_t taken = r.consumed;
+    error_code ec = r.ec;
+    while (!ec && !parser.is_done()) {
+      const std::size_t n = c.sock.read_some(asio::buffer(read_buffer_), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        std::tie(ec) = co_await c.sock.async_wait(tcp::socket::wait_read, nothrow);
+        continue;
+      }
+      if (ec == asio::error::eof) {
+        ec = {};
+        if (parser.got_some()) parser.put_eof(ec);  // a body that ends at close, or partial_message
+        else ec = http::error::end_of_stream;
+        break;
+      }
+      if (ec) break;
+      r = c.pending.feed(parser, std::string_view(read_buffer_.data(), n));
+      taken += r.consumed;
+      ec = r.ec;
+    }
+    co_return std::pair{ec, taken};
+  }
+
+  // A response whose body is not parsed (--check-every): its status, and a
+  // body (framing, Content-Length or chunks, was checked by the HTTP parser).
+  void check_framing_only(outcome& o) const {
+    if (o.status != plan_.opt->expect_status) o.k = k_status;
+    else if (o.body_bytes == 0) o.k = k_bad_json;
+    else o.ok = true;
+  }
+
   void check(connection& c, std::string_view body, outcome& o) {
     const options& opt = *plan_.opt;
     if (o.status != opt.expect_status) { o.k = k_status; return; }
-    // Framing (Content-Length or chunks) was checked by the HTTP parser.
-    if (opt.check_every > 1 && ++c.unparsed % opt.check_every != 0) {
-      if (body.empty()) { o.k = k_bad_json; return; }
-      o.ok = true;
-      return;
-    }
     const auto r = c.checker.check(body);
     if (!r.valid_json) { o.k = k_bad_json; return; }
     if (opt.expect_rows || opt.expect_rows_min) {
@@ -597,6 +643,9 @@ private:
   std::size_t next_target_ = 0;
   bool stopping_ = false;
   bool interrupted_ = false;
+  // Shared by this thread's connections (read_response): one read takes a
+  // whole page, and it stays in cache however many connections there are.
+  std::vector<char> read_buffer_ = std::vector<char>(256 * 1024);
 };
 
 std::string fixed(double v, int decimals) {
@@ -792,9 +841,8 @@ asio::awaitable<void> serve_session(tcp::socket sock, const static_responses& r,
   error_code ignored;
   sock.set_option(tcp::no_delay(true), ignored);
   beast::flat_buffer buf;
-  std::string scratch;  // request bodies, ignored
   for (;;) {
-    lean_parser<true> parser(scratch);
+    lean_parser<true> parser;  // request bodies are ignored
     parser.body_limit(1 << 20);
     auto [ec, n] = co_await http::async_read(sock, buf, parser, nothrow);
     if (ec) {
