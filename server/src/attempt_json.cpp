@@ -153,11 +153,16 @@ char* put_pagination(char* p, const page_meta& m) noexcept {
   return put(p, "}}");
 }
 
-// Makes room for `n` more bytes after `used` in `out` (growing it at least
-// twofold, so zero-filling the room costs amortised O(1) per byte) and returns
-// where to write.
+// Makes room for `n` more bytes after `used` in `out` and returns where to
+// write. std::string zero-fills what resize adds, so the size grows only to
+// what this write may need (a page's writes then fill little more than the
+// page); the capacity grows at least twofold, so the copies on growth cost
+// amortised O(1) per byte.
 char* room_for(std::string& out, std::size_t used, std::size_t n) {
-  if (out.size() - used < n) out.resize(std::max(out.size() * 2, used + n));
+  if (out.size() - used < n) {
+    if (used + n > out.capacity()) out.reserve(std::max(out.capacity() * 2, used + n));
+    out.resize(used + n);
+  }
   return out.data() + used;
 }
 
@@ -185,11 +190,11 @@ void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
 
 page_writer::page_writer(const storage::attempt_rows& rows, std::size_t max_body_bytes)
     : rows_(rows), max_body_bytes_(max_body_bytes) {
-  // Sized once for the common case (values, a little for escapes, keys and
+  // Reserved once for the common case (values, a little for escapes, keys and
   // punctuation); a large page grows it as needed.
   const std::size_t estimate = 256 + rows.payload_bytes() + rows.payload_bytes() / 4 +
                                static_cast<std::size_t>(rows.size()) * 800;
-  out_.resize(std::min(estimate, max_body_bytes_));
+  out_.reserve(std::min(estimate, max_body_bytes_));
   used_ = static_cast<std::size_t>(put(room_for(out_, 0, 32), "{\"delivery_attempts\":[") - out_.data());
 }
 

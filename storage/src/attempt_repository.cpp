@@ -525,19 +525,11 @@ namespace {
 // Decodes one result row into a view of its memory.
 delivery_attempt_view decode_row(const query_result& r, int row, std::int32_t max_field_bytes) {
   auto text = [&](int c) { return r.bytes(row, c); };
-  auto opt_text = [&](int c) -> std::optional<std::string_view> {
-    if (r.is_null(row, c)) return std::nullopt;
-    return r.bytes(row, c);
-  };
   // A capped column: the statement cut it, but maybe inside a character.
   auto capped = [&](int c) -> std::optional<std::string_view> {
-    if (r.is_null(row, c)) return std::nullopt;
-    if (max_field_bytes <= 0) return r.bytes(row, c);
-    return encoding::utf8_prefix(r.bytes(row, c), static_cast<std::size_t>(max_field_bytes));
-  };
-  auto opt_time = [&](int c) -> std::optional<unix_micros> {
-    if (r.is_null(row, c)) return std::nullopt;
-    return r.timestamp(row, c);
+    auto value = r.nullable_bytes(row, c);
+    if (value && max_field_bytes > 0) value = encoding::utf8_prefix(*value, static_cast<std::size_t>(max_field_bytes));
+    return value;
   };
   delivery_attempt_view v;
   v.id = text(0);
@@ -558,10 +550,10 @@ delivery_attempt_view decode_row(const query_result& r, int row, std::int32_t ma
   v.error = capped(15);
   v.created_at = r.timestamp(row, 16);
   v.attempt_number = r.nullable_integer(row, 17);
-  v.next_retry_at = opt_time(18);
+  v.next_retry_at = r.nullable_timestamp(row, 18);
   v.is_dlq = r.nullable_integer(row, 19);
-  v.dlq_at = opt_time(20);
-  v.trigger_type = opt_text(21);
+  v.dlq_at = r.nullable_timestamp(row, 20);
+  v.trigger_type = r.nullable_bytes(row, 21);
   return v;
 }
 
