@@ -45,6 +45,8 @@ class query_result {
   /// The value's bytes, or nullopt for a null. Cheaper than `is_null` and
   /// `bytes`: only an empty value needs the null flag looked up.
   std::optional<std::string_view> nullable_bytes(int row, int col) const noexcept;
+  /// A number or timestamp, or nullopt for a null: neither is ever empty on
+  /// the wire, so a length of 0 is the null and no flag is looked up.
   std::optional<std::int64_t> nullable_integer(int row, int col) const noexcept;
   std::optional<unix_micros> nullable_timestamp(int row, int col) const noexcept;
 
