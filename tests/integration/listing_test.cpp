@@ -140,6 +140,35 @@ BOOST_AUTO_TEST_CASE(nullable_fields_are_null_not_missing) {
   BOOST_TEST(a.at("request_body_size").as_int64() == 0);
 }
 
+// libpq reports a null's length as 0, like an empty value's: the nullable text
+// fields must still tell the two apart.
+BOOST_AUTO_TEST_CASE(empty_fields_are_empty_not_null) {
+  const std::string id = "da_" + test::random_hex(32);
+  db.exec("INSERT INTO delivery_attempts (id, org_id, env_id, event_id, connection_id, destination_id, request_url, "
+          "request_method, request_headers, response_status, response_headers, response_body, duration_ms, status, "
+          "error, attempt_number, is_dlq, trigger_type, created_at) VALUES (" +
+          test::quote(id) + ", " + test::quote(tenant.org_id) + ", " + test::quote(tenant.env_id) +
+          ", 'evt_3', 'conn_gone', 'dst_gone', 'https://x', 'POST', '', 0, '', '', 0, 'failed', '', 0, 0, '', "
+          "now())");
+  auto r = get("/v1/delivery-attempts");
+  BOOST_REQUIRE(r.status == 200);
+  auto doc = r.json();
+  auto& a = doc.at("delivery_attempts").as_array().at(0).as_object();
+  BOOST_REQUIRE(a.at("id").as_string() == id);
+  for (const char* f : {"request_headers", "response_headers", "response_body", "error", "trigger_type"}) {
+    BOOST_TEST_CONTEXT(f) {
+      BOOST_REQUIRE(a.at(f).is_string());
+      BOOST_TEST(a.at(f).as_string().empty());
+    }
+  }
+  for (const char* f : {"response_status", "duration_ms", "attempt_number", "is_dlq"}) {
+    BOOST_TEST_CONTEXT(f) {
+      BOOST_REQUIRE(a.at(f).is_int64());
+      BOOST_TEST(a.at(f).as_int64() == 0);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(newest_first_with_id_breaking_ties) {
   std::vector<test::attempt_spec> rows;
   for (int i = 0; i < 30; ++i) {
