@@ -104,6 +104,28 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
     }
   }
 
+  // A page that asks anyway also renews its own routes past half their TTL:
+  // the routes a page shows come to share an expiry or two, so a page that
+  // keeps coming back asks a few times per TTL, not up to once per route per
+  // TTL (their expiries would otherwise stay as scattered as the pages that
+  // first fetched them). Only here: a page the cache answers whole asks nothing.
+  if (!missing.empty()) {
+    const auto renew_before = now + config_.ttl / 2;
+    for (int row = 0; row < n; ++row)
+      for (int kind : {connection, destination}) {
+        if (!known[2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind)]) continue;
+        auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {
+          return m.org == org_of(row) && m.env == env_of(row);
+        });
+        if (group == missing.end()) continue;  // that tenant's names were all fresh enough
+        const std::string_view id = id_of(row, kind);
+        const auto expires = cache_.expiry(make_key(kind, org_of(row), env_of(row), id), now);
+        auto& ids = group->ids[kind];
+        if (expires && *expires < renew_before && std::find(ids.begin(), ids.end(), id) == ids.end())
+          ids.push_back(id);
+      }
+  }
+
   for (const tenant_misses& m : missing) {
     ++queries_;
     const std::string connection_ids = array_literal(m.ids[connection]);
@@ -136,8 +158,8 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
     for (int row = 0; row < n; ++row) {
       if (org_of(row) != m.org || env_of(row) != m.env) continue;
       for (int kind : {connection, destination}) {
+        // The rows it lacked, and the renewed ones (their fresher name).
         const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
-        if (known[slot]) continue;
         const std::string_view id = id_of(row, kind);
         for (const auto& f : fetched)
           if (f.kind == kind && f.id == id) names[slot] = f.name;

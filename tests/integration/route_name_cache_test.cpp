@@ -1,6 +1,7 @@
 // route_name_cache against a real PostgreSQL: names come from their tables for
 // the page's tenant only, a hot page costs no look-up, changes show within the
-// TTL, and the cache stays within its capacity.
+// TTL, a page that asks renews its routes past half their TTL, and the cache
+// stays within its capacity.
 #include "support/run_coro.hpp"
 #include "support/test_database.hpp"
 
@@ -120,6 +121,37 @@ BOOST_AUTO_TEST_CASE(renames_and_deletions_show_within_the_ttl) {
   std::this_thread::sleep_for(350ms);
   // ...after it, the rename shows and the deleted destination reads null.
   BOOST_TEST(named_page(cache, t).at(0) == "Renamed|-");
+}
+
+// A page that asks anyway renews its routes past half their TTL (and shows
+// what it read); a page the cache answers whole asks nothing, however old.
+BOOST_AUTO_TEST_CASE(a_page_that_asks_renews_its_routes_past_half_their_ttl) {
+  test::sql_session db;
+  auto t = test::make_tenant(db);
+  test::insert_attempts(db, t, {{.created_at = "2026-11-28 08:00+00"}});
+  storage::route_name_cache cache({.capacity = 100, .ttl = 2000ms});
+  BOOST_TEST(named_page(cache, t).at(0) == "Connection A|Destination A");
+  BOOST_TEST(cache.queries() == 1u);
+
+  std::this_thread::sleep_for(1100ms);  // past half the TTL, well before its end
+  BOOST_TEST(named_page(cache, t).at(0) == "Connection A|Destination A");
+  BOOST_TEST(cache.queries() == 1u);  // answered whole: no renewal, no query
+
+  // A newer attempt on a route the cache has never seen: that page must ask,
+  // and the same query renews the older row's routes.
+  const std::string newcomer = "conn_new_" + t.env_id;
+  db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES (" + test::quote(newcomer) + ", " +
+          test::quote(t.org_id) + ", " + test::quote(t.env_id) + ", 'Newcomer')");
+  test::insert_attempts(db, t, {{.connection_id = newcomer, .created_at = "2026-11-28 09:00+00"}});
+  db.exec("UPDATE connections SET name = 'Renamed' WHERE id = " + test::quote(t.connection_ids[0]));
+  const auto asked = named_page(cache, t);
+  BOOST_TEST(cache.queries() == 2u);
+  BOOST_TEST(asked == (std::vector<std::string>{"Newcomer|Destination A", "Renamed|Destination A"}),
+             boost::test_tools::per_element());
+
+  // The same page right after: every name from the cache, the renewed ones too.
+  BOOST_TEST(named_page(cache, t) == asked, boost::test_tools::per_element());
+  BOOST_TEST(cache.queries() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(stays_within_its_capacity) {

@@ -9,6 +9,13 @@
 // Freshness: a name is trusted for `ttl` (default 5 s). A renamed route shows
 // its new name, and a deleted one reads null, within that time. Unknown ids are
 // cached as null too, so a page of deleted routes does not ask again each time.
+// A page that lacks some names asks for them and also for those of its routes
+// that are past half their TTL, so that the routes of a page come to expire
+// together: a page that keeps coming back asks a few times per TTL, where the
+// scattered expiries of routes first fetched by different pages made it ask up
+// to once per route per TTL (the bench's first page: 2.0-2.9 names queries per
+// 1,000 requests before, 0.2-0.3 after). A page the cache answers whole asks
+// nothing.
 //
 // Tenant safety: entries are keyed by org, environment and id, and the look-up
 // filters on all three, so a route of another tenant that shares an id never

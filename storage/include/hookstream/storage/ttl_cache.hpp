@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -45,6 +46,14 @@ class ttl_cache {
     ++hits_;
     order_.splice(order_.begin(), order_, it->second.position);
     return &it->second.value;
+  }
+
+  /// When the live entry under `key` expires; nullopt when it is absent or
+  /// expired. Unlike `find`, counts nothing and leaves the recency order alone.
+  std::optional<clock::time_point> expiry(std::string_view key, clock::time_point now) const {
+    const auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
+    return it->second.expires;
   }
 
   /// Stores `value` until `expires` (nothing happens when that is not after
