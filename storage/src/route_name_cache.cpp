@@ -76,23 +76,26 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
   };
   auto id_of = [&](int row, int kind) { return kind == connection ? rows.connection_id(row) : rows.destination_id(row); };
 
-  // Names per row and kind; `known` says whether the cache answered. The ids
-  // the cache lacks are gathered per tenant (one look-up each; a page has one).
+  // Names per row and kind; `aging` marks the ones the cache answered that are
+  // past half their TTL. The ids the cache lacks are gathered per tenant (one
+  // look-up each; a page has one).
   struct tenant_misses {
     std::string_view org, env;
     std::array<std::vector<std::string_view>, 2> ids;
   };
   std::vector<route_name> names(2 * static_cast<std::size_t>(n));
-  std::vector<bool> known(names.size(), false);
+  std::vector<bool> aging(names.size(), false);
   std::vector<tenant_misses> missing;
   auto now = clock::now();
+  const auto renew_before = now + config_.ttl / 2;
   for (int row = 0; row < n; ++row) {
     for (int kind : {connection, destination}) {
       const std::string_view id = id_of(row, kind);
       const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
-      if (const route_name* hit = cache_.find(make_key(kind, org_of(row), env_of(row), id), now)) {
+      clock::time_point expires;
+      if (const route_name* hit = cache_.find(make_key(kind, org_of(row), env_of(row), id), now, &expires)) {
         names[slot] = *hit;
-        known[slot] = true;
+        aging[slot] = expires < renew_before;
         continue;
       }
       auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {
@@ -110,19 +113,16 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
   // TTL (their expiries would otherwise stay as scattered as the pages that
   // first fetched them). Only here: a page the cache answers whole asks nothing.
   if (!missing.empty()) {
-    const auto renew_before = now + config_.ttl / 2;
     for (int row = 0; row < n; ++row)
       for (int kind : {connection, destination}) {
-        if (!known[2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind)]) continue;
+        if (!aging[2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind)]) continue;
         auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {
           return m.org == org_of(row) && m.env == env_of(row);
         });
-        if (group == missing.end()) continue;  // that tenant's names were all fresh enough
+        if (group == missing.end()) continue;  // that tenant's names were all in the cache
         const std::string_view id = id_of(row, kind);
-        const auto expires = cache_.expiry(make_key(kind, org_of(row), env_of(row), id), now);
         auto& ids = group->ids[kind];
-        if (expires && *expires < renew_before && std::find(ids.begin(), ids.end(), id) == ids.end())
-          ids.push_back(id);
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
       }
   }
 

@@ -57,6 +57,9 @@ BOOST_AUTO_TEST_CASE(storing_again_refreshes_value_and_expiry) {
   c.store("a", 1, t0, t0 + 10ms);
   c.store("a", 2, t0 + 5ms, t0 + 50ms);
   BOOST_TEST(*c.find("a", t0 + 20ms) == 2);
+  cache::clock::time_point expires;
+  BOOST_REQUIRE(c.find("a", t0 + 20ms, &expires));
+  BOOST_TEST((expires == t0 + 50ms));  // a hit reports the refreshed expiry
   BOOST_TEST(c.size() == 1u);
   c.erase("a");
   BOOST_TEST(c.size() == 0u);

@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <functional>
 #include <list>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,9 +34,10 @@ class ttl_cache {
   ttl_cache& operator=(const ttl_cache&) = delete;
 
   /// The live value under `key`, or null (absent or expired). A hit makes the
-  /// entry the most recently used one. The pointer is valid until the next
-  /// call that may modify the cache (`store`, `erase`, `clear`).
-  const Value* find(std::string_view key, clock::time_point now) {
+  /// entry the most recently used one and, with `expires`, says when it
+  /// expires. The pointer is valid until the next call that may modify the
+  /// cache (`store`, `erase`, `clear`).
+  const Value* find(std::string_view key, clock::time_point now, clock::time_point* expires = nullptr) {
     const auto it = entries_.find(key);
     if (it == entries_.end() || it->second.expires <= now) {
       ++misses_;
@@ -45,15 +45,8 @@ class ttl_cache {
     }
     ++hits_;
     order_.splice(order_.begin(), order_, it->second.position);
+    if (expires) *expires = it->second.expires;
     return &it->second.value;
-  }
-
-  /// When the live entry under `key` expires; nullopt when it is absent or
-  /// expired. Unlike `find`, counts nothing and leaves the recency order alone.
-  std::optional<clock::time_point> expiry(std::string_view key, clock::time_point now) const {
-    const auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
-    return it->second.expires;
   }
 
   /// Stores `value` until `expires` (nothing happens when that is not after
