@@ -107,8 +107,7 @@ for s in scenarios:
 lines += ["", "Ceilings: `pgbench -M prepared` at the same concurrency, the better of PostgreSQL's default plan "
           "caching and `plan_cache_mode=force_generic_plan`, running (statement ceiling) the server's own statement "
           "(printed by `hookstream-bench-sql`) and (bare page) the page's rows alone, the cheapest statement that "
-          "could serve the request (`hookstream-bench-sql --bare`); `cursor_walk`'s at the walk's own cursor "
-          "positions, one picked at random per transaction. Server µs/req: the server process's CPU time "
+          "could serve the request (`hookstream-bench-sql --bare`). Server µs/req: the server process's CPU time "
           "(user + system, from /proc) over the requests answered. DB µs/req: the same for the PostgreSQL cluster "
           "(the postmaster and its children); DB vs bare divides it by what the cluster spends per bare page "
           "under pgbench.", ""]
