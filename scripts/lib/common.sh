@@ -12,7 +12,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 HOOKSTREAM_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
-  libpq-dev libssl-dev zlib1g-dev
+  libpq-dev libssl-dev zlib1g-dev libmimalloc-dev
   postgresql-15 postgresql-client-15
   openssl
   pgbouncer
