@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
     kernels.push_back({enc::json_string_kernel::portable, "portable"});
   if (enc::json_string_kernel_available(enc::json_string_kernel::ssse3))
     kernels.push_back({enc::json_string_kernel::ssse3, "ssse3"});
+  if (enc::json_string_kernel_available(enc::json_string_kernel::avx512))
+    kernels.push_back({enc::json_string_kernel::avx512, "avx512"});
 
   std::vector<char> out(room);
   for (int round = 0; round < rounds; ++round) {
@@ -92,7 +94,7 @@ int main(int argc, char** argv) {
   for (const auto& k : kernels)
     std::printf("%-9s %8.2f us per page  %7.0f MB/s  %zu bytes out\n", k.name, k.best_us,
                 static_cast<double>(bytes) / k.best_us, k.written);
-  if (kernels.size() == 2)
-    std::printf("ssse3 / portable: %.2f\n", kernels[1].best_us / kernels[0].best_us);
+  for (std::size_t i = 1; i < kernels.size(); ++i)
+    std::printf("%s / portable: %.2f\n", kernels[i].name, kernels[i].best_us / kernels[0].best_us);
   return 0;
 }

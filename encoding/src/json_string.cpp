@@ -13,6 +13,10 @@
 // run only when the CPU has it, so the library's baseline stays plain x86-64.
 #include <tmmintrin.h>
 #define HOOKSTREAM_JSON_SSSE3 1
+// Likewise the AVX-512 kernel: its own target attribute, run only when the CPU
+// has VBMI2 (byte expansion) with BW and VL, and BMI2.
+#include <immintrin.h>
+#define HOOKSTREAM_JSON_AVX512 1
 #endif
 
 namespace hookstream::encoding {
@@ -288,6 +292,116 @@ constexpr shift_table shifts;
 
 #endif  // HOOKSTREAM_JSON_SSSE3
 
+#if HOOKSTREAM_JSON_AVX512
+
+#define HOOKSTREAM_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2,popcnt"
+
+// The bytes of a 32-byte block that need care, one bit each: `quotes` ('"' and
+// '\\', escaped with a backslash) and `others` (controls and non-ASCII bytes).
+struct block32_marks {
+  std::uint32_t quotes, others;
+};
+[[gnu::target(HOOKSTREAM_AVX512_TARGET)]] inline block32_marks marks32_of(__m256i v) noexcept {
+  return {_mm256_cmpeq_epi8_mask(v, _mm256_set1_epi8('"')) | _mm256_cmpeq_epi8_mask(v, _mm256_set1_epi8('\\')),
+          // Signed: the controls (< 0x20) and the non-ASCII bytes (negative).
+          _mm256_cmplt_epi8_mask(v, _mm256_set1_epi8(0x20))};
+}
+
+// Writes the `n` (<= 32) bytes of `v` at `p` with a backslash before those
+// marked in `quotes`, and returns the end. One byte expansion (VPEXPANDB) puts
+// the bytes in place and backslashes in the gaps: bit j of `positions` is set
+// when output byte j is an input byte. Each input byte takes two slots, its own
+// (odd) and a backslash (even) if marked; PEXT squeezes out the unused even
+// slots. Stores 64 bytes, or with `masked` only the n + popcount(quotes) that
+// count.
+template <bool masked>
+[[gnu::target(HOOKSTREAM_AVX512_TARGET), gnu::always_inline]] inline char* put_escaped32(char* p, __m256i v,
+                                                                                       std::uint32_t quotes,
+                                                                                       unsigned n) noexcept {
+  constexpr std::uint64_t odd = 0xAAAAAAAAAAAAAAAAull, even = 0x5555555555555555ull;
+  const std::uint64_t positions = _pext_u64(odd, odd | _pdep_u64(quotes, even));
+  const __m512i escaped = _mm512_mask_expand_epi8(_mm512_set1_epi8('\\'), positions, _mm512_castsi256_si512(v));
+  const unsigned written = n + static_cast<unsigned>(std::popcount(quotes));
+  if constexpr (masked)
+    _mm512_mask_storeu_epi8(p, _bzhi_u64(~0ull, written), escaped);
+  else
+    _mm512_storeu_si512(p, escaped);
+  return p + written;
+}
+
+// The string from `q` on, where a block with controls or non-ASCII bytes
+// starts: those 16 bytes the portable way (or up to the end of a multi-byte
+// character that starts there), the rest as the fast path does. Out of line, so
+// that the fast path calls nothing and keeps its constants in registers.
+[[gnu::target(HOOKSTREAM_AVX512_TARGET), gnu::noinline]] char* put_json_string_avx512_rest(char* p, std::string_view s,
+                                                                                         const char* q) noexcept {
+  string_writer w{p, s, q};
+  const char* const end = s.data() + s.size();
+  while (end - q >= 32) {  // w.run == q here
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+    const block32_marks m = marks32_of(v);
+    if (m.others == 0) {
+      w.out = put_escaped32<false>(w.out, v, m.quotes, 32);
+      w.run = q += 32;
+      continue;
+    }
+    q = w.block(q, (m.quotes | m.others) & 0xFFFF);
+    w.flush(q);
+  }
+  if (q < end) {  // w.run == q here
+    const auto left = static_cast<unsigned>(end - q);
+    const __mmask32 in = _bzhi_u32(~0u, left);
+    const __m256i v = _mm256_maskz_loadu_epi8(in, q);
+    const block32_marks m = marks32_of(v);
+    if ((m.others & in) == 0) {
+      w.out = put_escaped32<true>(w.out, v, m.quotes & in, left);
+      w.run = q = end;
+    }
+  }
+  w.finish(q);
+  *w.out++ = '"';
+  return w.out;
+}
+
+// The SSSE3 kernel's two-way branch (a plain block, or one with quotes) is hard
+// to predict in the stored headers, which have a quote every dozen bytes. Here
+// every block whose only escapes are '"' and '\\' (or none) is written the same
+// way, without a branch on them, 32 bytes at a time. The last 1-31 bytes (all
+// of a short string) are read and written with masks, which touch no byte
+// outside the input and the literal. At the first block with controls or
+// non-ASCII bytes the rest of the string goes to put_json_string_avx512_rest.
+[[gnu::target(HOOKSTREAM_AVX512_TARGET)]] char* put_json_string_avx512(char* p, std::string_view s) noexcept {
+  *p++ = '"';
+  const char* q = s.data();
+  const char* const end = q + s.size();
+  while (end - q >= 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+    const block32_marks m = marks32_of(v);
+    if (m.others != 0) [[unlikely]]
+      return put_json_string_avx512_rest(p, s, q);
+    p = put_escaped32<false>(p, v, m.quotes, 32);
+    q += 32;
+  }
+  if (q < end) {
+    const auto left = static_cast<unsigned>(end - q);
+    const __mmask32 in = _bzhi_u32(~0u, left);
+    const __m256i v = _mm256_maskz_loadu_epi8(in, q);
+    const block32_marks m = marks32_of(v);
+    if ((m.others & in) != 0) [[unlikely]]
+      return put_json_string_avx512_rest(p, s, q);
+    p = put_escaped32<true>(p, v, m.quotes & in, left);
+  }
+  *p++ = '"';
+  return p;
+}
+
+inline bool has_avx512_kernel() noexcept {
+  return __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
+}
+
+#endif  // HOOKSTREAM_JSON_AVX512
+
 }  // namespace
 
 bool json_string_kernel_available(json_string_kernel kernel) noexcept {
@@ -300,11 +414,20 @@ bool json_string_kernel_available(json_string_kernel kernel) noexcept {
 #else
       return false;
 #endif
+    case json_string_kernel::avx512:
+#if HOOKSTREAM_JSON_AVX512
+      return has_avx512_kernel();
+#else
+      return false;
+#endif
   }
   return false;
 }
 
 char* put_json_string(json_string_kernel kernel, char* out, std::string_view s) noexcept {
+#if HOOKSTREAM_JSON_AVX512
+  if (kernel == json_string_kernel::avx512) return put_json_string_avx512(out, s);
+#endif
 #if HOOKSTREAM_JSON_SSSE3
   if (kernel == json_string_kernel::ssse3) return put_json_string_ssse3(out, s);
 #endif
@@ -316,6 +439,9 @@ char* put_json_string(char* out, std::string_view s) noexcept {
   // A load and a predicted branch per string; no start-up order to get wrong
   // (before libgcc has read the CPU, it answers "no", and the portable kernel
   // writes the same bytes).
+#if HOOKSTREAM_JSON_AVX512
+  if (has_avx512_kernel()) return put_json_string_avx512(out, s);
+#endif
 #if HOOKSTREAM_JSON_SSSE3
   if (__builtin_cpu_supports("ssse3")) return put_json_string_ssse3(out, s);
 #endif

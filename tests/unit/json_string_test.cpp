@@ -65,12 +65,19 @@ std::string reference_json_string(std::string_view s) {
 
 std::vector<json_string_kernel> kernels() {
   std::vector<json_string_kernel> all;
-  for (auto k : {json_string_kernel::portable, json_string_kernel::ssse3})
+  for (auto k : {json_string_kernel::portable, json_string_kernel::ssse3, json_string_kernel::avx512})
     if (enc::json_string_kernel_available(k)) all.push_back(k);
   return all;
 }
 
-const char* name_of(json_string_kernel k) { return k == json_string_kernel::portable ? "portable" : "ssse3"; }
+const char* name_of(json_string_kernel k) {
+  switch (k) {
+    case json_string_kernel::portable: return "portable";
+    case json_string_kernel::ssse3: return "ssse3";
+    case json_string_kernel::avx512: return "avx512";
+  }
+  return "?";
+}
 
 // One kernel's literal for `s`. The input sits in a buffer of its exact size and
 // the output in exactly json_string_room bytes, with a guard after it that must
@@ -106,6 +113,10 @@ BOOST_AUTO_TEST_CASE(the_portable_kernel_is_always_there) {
   // without it the fast kernel would go untested here.
   BOOST_TEST(enc::json_string_kernel_available(json_string_kernel::ssse3));
 #endif
+  // AVX-512 VBMI2 is not everywhere (Intel since Ice Lake, AMD since Zen 4):
+  // say in the log whether this run checks that kernel.
+  BOOST_TEST_MESSAGE("avx512 kernel "
+                     << (enc::json_string_kernel_available(json_string_kernel::avx512) ? "checked" : "not on this CPU"));
 }
 
 BOOST_AUTO_TEST_CASE(the_default_writes_what_the_kernels_write) {

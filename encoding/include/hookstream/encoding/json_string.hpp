@@ -32,6 +32,11 @@ enum class json_string_kernel {
   /// x86-64 with SSSE3: a block whose only bytes to escape are `"` and `\`
   /// is written with one byte shuffle per half, whatever their number.
   ssse3,
+  /// x86-64 with AVX-512 VBMI2, BW and VL, and BMI2: 32 bytes at a time, a
+  /// block whose only bytes to escape are `"` and `\` written with one byte
+  /// expansion, whatever their number; the last bytes read and written with
+  /// masks.
+  avx512,
 };
 
 /// True when this build and this CPU can run `kernel`.
