@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <vector>
 
 namespace hookstream::storage {
@@ -48,6 +49,18 @@ std::string_view route_names_sql() noexcept { return names_sql; }
 
 route_name_cache::route_name_cache(route_name_cache_config config) : config_(config), cache_(config.capacity) {}
 
+std::uint64_t route_name_cache::tenant_number(std::string_view org, std::string_view env) {
+  tenant_key_.assign(org);
+  tenant_key_ += '\0';
+  tenant_key_ += env;
+  if (const auto it = tenant_numbers_.find(std::string_view(tenant_key_)); it != tenant_numbers_.end())
+    return it->second;
+  // Bounded like the names: when full, every tenant starts again with a new
+  // number (their cached names, unreachable, age out of the LRU order).
+  if (tenant_numbers_.size() >= std::max<std::size_t>(config_.capacity, 1)) tenant_numbers_.clear();
+  return tenant_numbers_.emplace(tenant_key_, ++last_tenant_number_).first->second;
+}
+
 asio::awaitable<db_result<void>> route_name_cache::resolve(pg_connection& conn, const tenant_id& tenant,
                                                            attempt_rows& rows, clock::time_point deadline) {
   return conn.executor().run(resolve_here(conn, &tenant, rows, deadline));
@@ -65,14 +78,29 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
   // The tenant a row's names are looked up in: the caller's, or the row's own.
   auto org_of = [&](int row) -> std::string_view { return tenant ? std::string_view(tenant->org_id) : rows[row].org_id; };
   auto env_of = [&](int row) -> std::string_view { return tenant ? std::string_view(tenant->env_id) : rows[row].env_id; };
-  auto make_key = [&](int kind, std::string_view org, std::string_view env, std::string_view id) -> std::string_view {
-    key_.assign(1, kind == connection ? 'c' : 'd');
-    key_ += org;
-    key_ += '\0';
-    key_ += env;
-    key_ += '\0';
-    key_ += id;
-    return key_;
+  // The number of the row's tenant: the page's, asked once; or, for rows of
+  // several tenants, asked once per run of rows of one tenant.
+  const std::uint64_t page_number = tenant ? tenant_number(tenant->org_id, tenant->env_id) : 0;
+  std::string_view run_org, run_env;
+  std::uint64_t run_number = 0;
+  auto number_of = [&](int row) {
+    if (tenant) return page_number;
+    if (run_number == 0 || rows[row].org_id != run_org || rows[row].env_id != run_env) {
+      run_org = rows[row].org_id;
+      run_env = rows[row].env_id;
+      run_number = tenant_number(run_org, run_env);
+    }
+    return run_number;
+  };
+  // A name's key: its kind, its tenant's number (8 bytes) and its id, written
+  // with plain copies (no zero-fill, no growth check per piece).
+  auto make_key = [&](int kind, std::uint64_t number, std::string_view id) -> std::string_view {
+    const std::size_t size = 1 + sizeof number + id.size();
+    if (key_.size() < size) key_.resize(std::max(size, 2 * key_.size()));
+    key_[0] = kind == connection ? 'c' : 'd';
+    std::memcpy(key_.data() + 1, &number, sizeof number);
+    std::memcpy(key_.data() + 1 + sizeof number, id.data(), id.size());
+    return std::string_view(key_.data(), size);
   };
   auto id_of = [&](int row, int kind) { return kind == connection ? rows.connection_id(row) : rows.destination_id(row); };
 
@@ -81,6 +109,7 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
   // look-up each; a page has one).
   struct tenant_misses {
     std::string_view org, env;
+    std::uint64_t number;
     std::array<std::vector<std::string_view>, 2> ids;
   };
   std::vector<route_name> names(2 * static_cast<std::size_t>(n));
@@ -93,7 +122,7 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
       const std::string_view id = id_of(row, kind);
       const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
       clock::time_point expires;
-      if (const route_name* hit = cache_.find(make_key(kind, org_of(row), env_of(row), id), now, &expires)) {
+      if (const route_name* hit = cache_.find(make_key(kind, number_of(row), id), now, &expires)) {
         names[slot] = *hit;
         aging[slot] = expires < renew_before;
         continue;
@@ -101,7 +130,8 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
       auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {
         return m.org == org_of(row) && m.env == env_of(row);
       });
-      if (group == missing.end()) group = missing.insert(missing.end(), tenant_misses{org_of(row), env_of(row), {}});
+      if (group == missing.end())
+        group = missing.insert(missing.end(), tenant_misses{org_of(row), env_of(row), number_of(row), {}});
       auto& ids = group->ids[kind];
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     }
@@ -145,7 +175,7 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
       const int kind = result->boolean(i, 0) ? destination : connection;
       auto name = std::make_shared<const std::string>(result->bytes(i, 2));
       fetched.push_back({kind, result->bytes(i, 1), name});
-      cache_.store(make_key(kind, m.org, m.env, result->bytes(i, 1)), std::move(name), now, expires);
+      cache_.store(make_key(kind, m.number, result->bytes(i, 1)), std::move(name), now, expires);
     }
     // Ids the database does not know (deleted routes) read null, and are
     // remembered as such for the same TTL.
@@ -153,7 +183,7 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
       for (std::string_view id : m.ids[kind]) {
         const bool found = std::any_of(fetched.begin(), fetched.end(),
                                        [&](const fetched_name& f) { return f.kind == kind && f.id == id; });
-        if (!found) cache_.store(make_key(kind, m.org, m.env, id), nullptr, now, expires);
+        if (!found) cache_.store(make_key(kind, m.number, id), nullptr, now, expires);
       }
     for (int row = 0; row < n; ++row) {
       if (org_of(row) != m.org || env_of(row) != m.env) continue;

@@ -1,7 +1,7 @@
 // route_name_cache against a real PostgreSQL: names come from their tables for
 // the page's tenant only, a hot page costs no look-up, changes show within the
 // TTL, a page that asks renews its routes past half their TTL, and the cache
-// stays within its capacity.
+// stays within its capacity (its tenants' numbers too, never given twice).
 #include "support/run_coro.hpp"
 #include "support/test_database.hpp"
 
@@ -170,6 +170,27 @@ BOOST_AUTO_TEST_CASE(stays_within_its_capacity) {
   BOOST_TEST(page.size() == 30u);
   for (const auto& names : page) BOOST_TEST(names.rfind("C", 0) == 0u, names);  // every row named
   BOOST_TEST(cache.size() <= 8u);
+}
+
+// The cache numbers tenants for its keys, and forgets the numbers when it has
+// given `capacity` of them. A number is never given twice: here the fifth
+// tenant comes right after the numbers were forgotten, while the first tenant's
+// names are the most recently used in the cache. Every tenant's attempt points
+// at the first tenant's connection and destination, which only the first
+// tenant may see named: a number given again would lend them to the fifth.
+BOOST_AUTO_TEST_CASE(tenants_forgotten_at_capacity_never_share_a_number) {
+  test::sql_session db;
+  std::vector<test::test_tenant> tenants;
+  for (int i = 0; i < 5; ++i) tenants.push_back(test::make_tenant(db));
+  for (const auto& t : tenants)
+    test::insert_attempts(db, t, {{.connection_id = tenants[0].connection_ids[0],
+                                   .destination_id = tenants[0].destination_ids[0]}});
+  storage::route_name_cache cache({.capacity = 4, .ttl = 5000ms});
+  for (int i : {0, 1, 0, 2, 0, 3, 0, 4, 0, 4, 1}) {
+    const auto& t = tenants[static_cast<std::size_t>(i)];
+    BOOST_TEST(named_page(cache, t).at(0) == (i == 0 ? "Connection A|Destination A" : "-|-"), "tenant " << i);
+  }
+  BOOST_TEST(cache.size() <= 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
