@@ -67,12 +67,8 @@ int main(int argc, char** argv) {
     std::size_t written = 0;
   };
   std::vector<kernel_result> kernels;
-  if (enc::json_string_kernel_available(enc::json_string_kernel::portable))
-    kernels.push_back({enc::json_string_kernel::portable, "portable"});
-  if (enc::json_string_kernel_available(enc::json_string_kernel::ssse3))
-    kernels.push_back({enc::json_string_kernel::ssse3, "ssse3"});
-  if (enc::json_string_kernel_available(enc::json_string_kernel::avx512))
-    kernels.push_back({enc::json_string_kernel::avx512, "avx512"});
+  for (auto k : enc::json_string_kernels)
+    if (enc::json_string_kernel_available(k)) kernels.push_back({k, enc::json_string_kernel_name(k)});
 
   std::vector<char> out(room);
   for (int round = 0; round < rounds; ++round) {

@@ -404,6 +404,18 @@ inline bool has_avx512_kernel() noexcept {
 
 }  // namespace
 
+const char* json_string_kernel_name(json_string_kernel kernel) noexcept {
+  switch (kernel) {
+    case json_string_kernel::portable:
+      return "portable";
+    case json_string_kernel::ssse3:
+      return "ssse3";
+    case json_string_kernel::avx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
 bool json_string_kernel_available(json_string_kernel kernel) noexcept {
   switch (kernel) {
     case json_string_kernel::portable:

@@ -65,18 +65,9 @@ std::string reference_json_string(std::string_view s) {
 
 std::vector<json_string_kernel> kernels() {
   std::vector<json_string_kernel> all;
-  for (auto k : {json_string_kernel::portable, json_string_kernel::ssse3, json_string_kernel::avx512})
+  for (auto k : enc::json_string_kernels)
     if (enc::json_string_kernel_available(k)) all.push_back(k);
   return all;
-}
-
-const char* name_of(json_string_kernel k) {
-  switch (k) {
-    case json_string_kernel::portable: return "portable";
-    case json_string_kernel::ssse3: return "ssse3";
-    case json_string_kernel::avx512: return "avx512";
-  }
-  return "?";
 }
 
 // One kernel's literal for `s`. The input sits in a buffer of its exact size and
@@ -98,7 +89,7 @@ std::string written_by(json_string_kernel kernel, std::string_view s) {
 void check_every_kernel(std::string_view s, const std::string& context) {
   const std::string expected = reference_json_string(s);
   for (auto k : kernels())
-    BOOST_REQUIRE_MESSAGE(written_by(k, s) == expected, name_of(k) << " kernel, input of " << s.size()
+    BOOST_REQUIRE_MESSAGE(written_by(k, s) == expected, enc::json_string_kernel_name(k) << " kernel, input of " << s.size()
                                                                    << " bytes, " << context);
 }
 

@@ -39,6 +39,13 @@ enum class json_string_kernel {
   avx512,
 };
 
+/// Every kernel, slowest first (tests and benchmarks run those available).
+inline constexpr json_string_kernel json_string_kernels[] = {json_string_kernel::portable, json_string_kernel::ssse3,
+                                                             json_string_kernel::avx512};
+
+/// The kernel's name, as tests and benchmarks print it: "portable", "ssse3", "avx512".
+const char* json_string_kernel_name(json_string_kernel kernel) noexcept;
+
 /// True when this build and this CPU can run `kernel`.
 bool json_string_kernel_available(json_string_kernel kernel) noexcept;
 

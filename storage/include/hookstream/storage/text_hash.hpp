@@ -66,10 +66,11 @@ struct text_hash {
   // the hasher may throw (or is one of its own slow ones). Without the kept
   // code, a look-up hashes again the key of every node it passes in its bucket
   // to tell where the bucket ends: about two hashes of the whole key per
-  // look-up, measured on the names cache's 90-byte keys.
+  // look-up, measured on the names cache's keys (then 90 bytes).
   //
   // Not std::hash either: libstdc++'s (murmur, 8 bytes a step) spent about 190
-  // instructions on a names-cache key, about 20k per first page (callgrind),
+  // instructions on a names-cache key of then 90 bytes, about 20k per first
+  // page (callgrind),
   // and it also hashes the statement cache's SQL texts of 1-2 KB on every
   // execution.
   std::size_t operator()(std::string_view s) const { return static_cast<std::size_t>(text_hash_of(s)); }
