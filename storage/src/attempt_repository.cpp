@@ -2,12 +2,16 @@
 #include "range_edges.hpp"
 
 #include <hookstream/storage/attempt_repository.hpp>
+#include <hookstream/storage/attempt_row_cache.hpp>
 
 #include <hookstream/storage/civil_time.hpp>
+#include <hookstream/storage/text_hash.hpp>
 #include <hookstream/encoding/utf8.hpp>
 
 #include <array>
 #include <limits>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -171,6 +175,8 @@ class shape_sql_builder {
       : k_(k), p_(slots_of(k, with_total)), lead_(k.lead()) {}
 
   int arms() const { return lead_ < 0 ? 1 : k_.values[lead_]; }
+  // Whether the page's source is a union of arms (a leading field), not the table.
+  bool arms_led() const { return lead_ >= 0; }
   const param_slots& slots() const { return p_; }
   std::string after() const { return arg(p_.after) + "::timestamptz"; }
   std::string before() const { return arg(p_.before) + "::timestamptz"; }
@@ -316,7 +322,19 @@ std::string order_by(const std::string& alias, const std::string& order) {
   return " ORDER BY " + alias + ".created_at " + order + ", " + alias + ".id " + order;
 }
 
-std::string render_list(const shape_key& key, page_mode mode, bool with_total = true) {
+// The system columns that name a row version (attempt_row_cache's key), as the
+// page's inner row source exposes them to the outer SELECT.
+std::string version_columns(const std::string& x) {
+  return x + ".tableoid AS row_table, " + x + ".ctid AS row_ctid, " + x + ".xmin AS row_xmin";
+}
+
+// What a listing statement returns per row: the whole attempt (its columns,
+// then the version columns) or only the row's identity (id, created_at and the
+// version columns), for a page whose rows the row cache may hold.
+enum class page_columns { whole, identities };
+
+std::string render_list(const shape_key& key, page_mode mode, bool with_total = true,
+                        page_columns what = page_columns::whole) {
   const shape_sql_builder s(key);
   const param_slots& p = s.slots();
   const std::string limit = arg(p.next);
@@ -325,7 +343,13 @@ std::string render_list(const shape_key& key, page_mode mode, bool with_total = 
   const std::string total = with_total ? s.total() : "0::int8";
   const std::string anchor = "(" + arg(p.next + 1) + "::timestamptz, " + arg(p.next + 2) + ")";
   const bool keyset = mode == page_mode::after || mode == page_mode::before;
-  const std::string columns = attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4");
+  const std::string columns =
+      what == page_columns::whole
+          ? attempt_columns(arg(p.next + (keyset ? 3 : 2)) + "::int4") + ", a.row_table, a.row_ctid, a.row_xmin"
+          : "a.id, a.created_at, a.row_table, a.row_ctid, a.row_xmin";
+  // The rows of `FROM <source> i`, with their version columns (an arm adds them itself).
+  const std::string rows = s.arms_led() ? "*" : "i.*, " + version_columns("i");
+  const std::string arm_rows = "i.*, " + version_columns("i");
   // An arm brings at most what the page may skip and show.
   const std::string arm_reach = limit + "::int8 + " + arg(p.next + 1) + "::int8";
   std::string inner;
@@ -333,7 +357,7 @@ std::string render_list(const shape_key& key, page_mode mode, bool with_total = 
   std::string extra_column;
   switch (mode) {
     case page_mode::offset:
-      inner = "SELECT * FROM " + s.source("*", "", "DESC", arm_reach) + " i" + s.outer_where("") +
+      inner = "SELECT " + rows + " FROM " + s.source(arm_rows, "", "DESC", arm_reach) + " i" + s.outer_where("") +
               order_by("i", "DESC") + " LIMIT " + limit + " OFFSET " + arg(p.next + 1);
       break;
     case page_mode::deep_offset:
@@ -347,7 +371,8 @@ std::string render_list(const shape_key& key, page_mode mode, bool with_total = 
       return "SELECT " + columns + ", " + total + " AS total FROM (SELECT i.id, i.created_at FROM " +
              s.source("i.id, i.created_at", "", "DESC", arm_reach) + " i" + s.outer_where("") +
              order_by("i", "DESC") + " LIMIT " + limit + " OFFSET " + arg(p.next + 1) +
-             ") k CROSS JOIN LATERAL (SELECT * FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
+             ") k CROSS JOIN LATERAL (SELECT d.*, " + version_columns("d") +
+             " FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id "
              "AND d.created_at = k.created_at OFFSET 0) a "
              "ORDER BY k.created_at DESC, k.id DESC";
     case page_mode::after: {
@@ -355,7 +380,7 @@ std::string render_list(const shape_key& key, page_mode mode, bool with_total = 
       // the (..., created_at DESC, id DESC) indexes, so a page one million rows
       // deep starts right at its anchor.
       const std::string seek = " AND (i.created_at, i.id) < " + anchor;
-      inner = "SELECT * FROM " + s.source("*", seek, "DESC", limit) + " i" + s.outer_where(seek) +
+      inner = "SELECT " + rows + " FROM " + s.source(arm_rows, seek, "DESC", limit) + " i" + s.outer_where(seek) +
               order_by("i", "DESC") + " LIMIT " + limit;
       break;
     }
@@ -363,7 +388,7 @@ std::string render_list(const shape_key& key, page_mode mode, bool with_total = 
       // Read upwards from the anchor (the caller reverses the rows), and say
       // whether anything follows the page: the anchor or rows older than it.
       const std::string seek = " AND (i.created_at, i.id) > " + anchor;
-      inner = "SELECT * FROM " + s.source("*", seek, "ASC", limit) + " i" + s.outer_where(seek) +
+      inner = "SELECT " + rows + " FROM " + s.source(arm_rows, seek, "ASC", limit) + " i" + s.outer_where(seek) +
               order_by("i", "ASC") + " LIMIT " + limit;
       order = "ASC";
       // A scalar subquery with ORDER BY/LIMIT rather than EXISTS: the planner
@@ -413,6 +438,7 @@ std::string render_bare(const shape_key& key, page_mode mode) {
 // keeps the most recent ones, up to max_cached_shapes.
 struct shape_sql {
   std::string list[4];  // by page_mode
+  std::string identities[4];  // the same, returning row identities (page_columns::identities)
   std::string count;
   // Only for filters with event ids: the offset page with 0 in place of its total.
   // An event's attempts are counted row by row (shape_sql_builder::total), and
@@ -424,6 +450,7 @@ struct shape_sql {
   // is not taken, has its plan set up at every execution: pgbench ran the page
   // at 30,700-34,200 tps with it, 38,400-39,700 without.)
   std::string offset_page_alone;
+  std::string offset_page_alone_identities;
 };
 constexpr std::size_t max_cached_shapes = 256;
 
@@ -433,10 +460,15 @@ const shape_sql& sql_for(const attempt_filter& f) {
   if (auto it = cache.find(key.code()); it != cache.end()) return it->second;
   if (cache.size() >= max_cached_shapes) cache.clear();  // rare: rendering again is cheap
   shape_sql s;
-  for (auto m : {page_mode::offset, page_mode::after, page_mode::before, page_mode::deep_offset})
+  for (auto m : {page_mode::offset, page_mode::after, page_mode::before, page_mode::deep_offset}) {
     s.list[static_cast<int>(m)] = render_list(key, m);
+    s.identities[static_cast<int>(m)] = render_list(key, m, true, page_columns::identities);
+  }
   s.count = "SELECT " + shape_sql_builder(key).total();
-  if (key.counts_rows()) s.offset_page_alone = render_list(key, page_mode::offset, false);
+  if (key.counts_rows()) {
+    s.offset_page_alone = render_list(key, page_mode::offset, false);
+    s.offset_page_alone_identities = render_list(key, page_mode::offset, false, page_columns::identities);
+  }
   return cache.emplace(key.code(), std::move(s)).first->second;
 }
 }  // namespace
@@ -496,6 +528,21 @@ std::string bare_page_sql(const attempt_filter& f, page_mode mode) { return rend
 
 std::string list_attempts_sql(const attempt_filter& f, page_mode mode, bool with_total) {
   return render_list(key_of(f), mode, with_total);
+}
+
+std::string list_attempt_identities_sql(const attempt_filter& f, page_mode mode, bool with_total) {
+  return render_list(key_of(f), mode, with_total, page_columns::identities);
+}
+
+const std::string& attempts_by_key_sql() {
+  // A nested loop of primary-key look-ups (org_id, id, created_at), each pruned
+  // to its partition, as in the deep-offset page (see render_list).
+  static const std::string sql = "SELECT " + attempt_columns("$5::int4") +
+                                 ", a.row_table, a.row_ctid, a.row_xmin FROM unnest($3::text[], $4::timestamptz[]) "
+                                 "k(id, created_at) CROSS JOIN LATERAL (SELECT d.*, " + version_columns("d") +
+                                 " FROM delivery_attempts d WHERE d.org_id = $1 AND d.id = k.id AND "
+                                 "d.created_at = k.created_at AND d.env_id = $2 OFFSET 0) a";
+  return sql;
 }
 
 const std::string& find_attempt_sql() {
@@ -575,6 +622,14 @@ attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std
   }
 }
 
+attempt_rows::attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> rows) : cached_(std::move(rows)) {
+  views_.reserve(cached_.size());
+  for (const auto& row : cached_) {
+    views_.push_back(row->view);
+    payload_bytes_ += value_bytes(views_.back());
+  }
+}
+
 void attempt_rows::set_route_names(int row, route_name connection, route_name destination) {
   if (names_.empty()) names_.resize(2 * views_.size());
   auto& view = views_[static_cast<std::size_t>(row)];
@@ -587,30 +642,49 @@ void attempt_rows::set_route_names(int row, route_name connection, route_name de
   payload_bytes_ += (cn ? cn->size() : 0) + (dn ? dn->size() : 0);
 }
 
-asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
-                                                       const page_request& request, clock::time_point deadline) {
-  if (!request.filter.valid())
-    co_return db_error{errc::protocol_error, "listing filter breaks its preconditions (too many values, duplicates, "
-                                             "or an empty time range)", {}};
-  const std::vector<std::string> values = list_attempts_params(tenant, request);
-  std::vector<query_param> params(values.begin(), values.end());
-  const shape_sql& sql = sql_for(request.filter);
-  page_mode plan = request.mode;
-  if (plan == page_mode::offset && request.offset >= deep_offset_threshold) plan = page_mode::deep_offset;
+namespace {
+// Where a listing result's columns are: the three version columns from
+// `version` on, then the total and (backward pages) has_after.
+struct listing_layout {
+  int version;
+  int columns() const { return version + 4; }
+  int total() const { return version + 3; }
+};
+constexpr listing_layout whole_layout{column_count};
+constexpr listing_layout identity_layout{2};  // id, created_at, then the version
+
+// A page as its statement read it: the result (rows not decoded yet) and what
+// it says about the listing.
+struct listing_read {
+  query_result result;
+  attempt_page page;  // without rows
+};
+
+// Runs the page's statement (sql.list or sql.identities) and, when it has no
+// row to carry the total, the count; see list_attempts in the header.
+asio::awaitable<db_result<listing_read>> read_listing(pg_connection& conn, const shape_sql& sql,
+                                                      std::span<const query_param> params,
+                                                      const page_request& request, page_mode plan,
+                                                      page_columns what, clock::time_point deadline) {
+  const bool identities = what == page_columns::identities;
+  const listing_layout layout = identities ? identity_layout : whole_layout;
+  // The identity statements take no field cap (the last parameter).
+  const auto statement_params = identities ? params.first(params.size() - 1) : params;
   // The page alone first, when its rows may tell the total (shape_sql::offset_page_alone).
   const bool page_alone = plan == page_mode::offset && !sql.offset_page_alone.empty();
-  const std::string& statement = page_alone ? sql.offset_page_alone : sql.list[static_cast<int>(plan)];
-  auto result = co_await conn.execute(statement, params, result_format::binary, deadline);
+  const std::string& alone = identities ? sql.offset_page_alone_identities : sql.offset_page_alone;
+  const std::string& with_total = (identities ? sql.identities : sql.list)[static_cast<int>(plan)];
+  auto result = co_await conn.execute(page_alone ? alone : with_total, statement_params, result_format::binary,
+                                      deadline);
   if (!result) co_return result.error();
   const bool total_from_rows =
       page_alone && result->rows() <= request.limit && (result->rows() > 0 || request.offset == 0);
   if (page_alone && !total_from_rows) {
-    result = co_await conn.execute(sql.list[static_cast<int>(plan)], params, result_format::binary, deadline);
+    result = co_await conn.execute(with_total, statement_params, result_format::binary, deadline);
     if (!result) co_return result.error();
   }
   const bool backward = request.mode == page_mode::before;
-  // The attempt's columns, then the total and (backward pages) has_after.
-  const int expected_columns = column_count + 1 + (backward ? 1 : 0);
+  const int expected_columns = layout.columns() + (backward ? 1 : 0);
   if (result->columns() != expected_columns)
     co_return db_error{errc::protocol_error, "listing returned " + std::to_string(result->columns()) + " columns", {}};
 
@@ -622,7 +696,7 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
     page.has_more = false;
     page.has_before = request.offset > 0;
   } else if (fetched > 0) {
-    page.total = result->integer(0, column_count);
+    page.total = result->integer(0, layout.total());
     switch (request.mode) {
       case page_mode::offset:
       case page_mode::deep_offset:
@@ -634,20 +708,195 @@ asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, cons
         page.has_before = true;  // the anchor came before
         break;
       case page_mode::before:
-        page.has_more = result->boolean(0, column_count + 1);
+        page.has_more = result->boolean(0, layout.total() + 1);
         page.has_before = beyond;
         break;
     }
   } else {
     // An empty page carries no row to read the total from (offset past the end,
     // nothing matches, or the rows next to a cursor are gone): count on its own.
-    params.resize(params.size() - (plan == page_mode::after || plan == page_mode::before ? 4 : 3));
-    auto counted = co_await conn.execute(sql.count, params, result_format::binary, deadline);
+    const std::size_t paging = plan == page_mode::after || plan == page_mode::before ? 4 : 3;  // with the cap
+    auto counted =
+        co_await conn.execute(sql.count, params.first(params.size() - paging), result_format::binary, deadline);
     if (!counted) co_return counted.error();
     page.total = counted->integer(0, 0);
   }
-  page.rows = attempt_rows(std::move(*result), request.limit, backward, request.max_field_bytes);
-  co_return page;
+  co_return listing_read{std::move(*result), std::move(page)};
+}
+
+// The version key of row `row` of `r`, whose version columns start at `first`.
+db_result<row_version_key> version_key(const query_result& r, int row, int first, std::int32_t cap) {
+  row_version_key key;
+  if (!row_version_key::from_wire(r.bytes(row, first), r.bytes(row, first + 1), r.bytes(row, first + 2), cap, key))
+    return db_error{errc::protocol_error, "listing returned a row version of an unexpected size", {}};
+  return key;
+}
+
+// What became of an identity page's rows.
+struct cached_rows {
+  std::optional<attempt_rows> rows;  // all of them, or none:
+  bool changed = false;              // a row changed after the identities were read
+  bool too_many_missing = false;     // more than a quarter were missing: read whole instead
+};
+
+// The visible rows of an identity page (`ids`) from the row cache, the ones
+// it lacks read by key in one statement (and then cached), unless more than a
+// quarter are missing (the whole page costs the database less than that many
+// rows by key). No rows when a row the identities named is no longer there in
+// the same version (changed or deleted since): the caller reads the page whole.
+asio::awaitable<db_result<cached_rows>> rows_from_cache(pg_connection& conn, const tenant_id& tenant,
+                                                        const page_request& request, const query_result& ids,
+                                                        attempt_row_cache& cache, std::uint64_t request_hash,
+                                                        clock::time_point deadline) {
+  const int n = std::min(ids.rows(), request.limit);
+  const bool reversed = request.mode == page_mode::before;
+  const std::int32_t cap = request.max_field_bytes;
+  const auto now = clock::now();
+  std::vector<attempt_row_cache::entry_ptr> rows(static_cast<std::size_t>(n));
+  std::vector<row_version_key> keys(static_cast<std::size_t>(n));
+  std::vector<int> missing;  // result rows of `ids`
+  for (int i = 0; i < n; ++i) {
+    const int r = reversed ? n - 1 - i : i;
+    auto key = version_key(ids, r, identity_layout.version, cap);
+    if (!key) co_return key.error();
+    keys[static_cast<std::size_t>(i)] = *key;
+    auto hit = cache.find(*key, tenant, now);
+    if (hit && hit->view.id == ids.bytes(r, 0)) rows[static_cast<std::size_t>(i)] = std::move(hit);
+    else missing.push_back(i);
+  }
+  cache.record_found(request_hash, n, n - static_cast<int>(missing.size()));
+  if (missing.empty()) {
+    ++cache.pages().all_cached;
+    co_return cached_rows{attempt_rows(std::move(rows))};
+  }
+  if (4 * missing.size() > static_cast<std::size_t>(n)) co_return cached_rows{{}, false, true};
+
+  std::vector<std::string> missing_ids, missing_times;
+  for (int i : missing) {
+    const int r = reversed ? n - 1 - i : i;
+    missing_ids.emplace_back(ids.bytes(r, 0));
+    missing_times.push_back(timestamp_param(ids.timestamp(r, 1)));
+  }
+  const std::string id_list = text_array_literal(missing_ids), time_list = text_array_literal(missing_times);
+  const std::string cap_text = std::to_string(cap);
+  const std::array<query_param, 5> params{std::string_view(tenant.org_id), std::string_view(tenant.env_id),
+                                          std::string_view(id_list), std::string_view(time_list),
+                                          std::string_view(cap_text)};
+  auto found = co_await conn.execute(attempts_by_key_sql(), params, result_format::binary, deadline);
+  if (!found) co_return found.error();
+  if (found->columns() != column_count + 3)
+    co_return db_error{errc::protocol_error, "rows by key returned " + std::to_string(found->columns()) + " columns",
+                       {}};
+  for (int row = 0; row < found->rows(); ++row) {
+    auto key = version_key(*found, row, column_count, cap);
+    if (!key) co_return key.error();
+    for (int i : missing) {
+      if (keys[static_cast<std::size_t>(i)] != *key) continue;
+      auto copy = cached_attempt::copy_of(decode_row(*found, row, cap));
+      cache.store(*key, copy, now);
+      rows[static_cast<std::size_t>(i)] = std::move(copy);
+      break;
+    }
+  }
+  for (int i : missing)
+    if (!rows[static_cast<std::size_t>(i)]) co_return cached_rows{{}, true, false};
+  ++cache.pages().completed_by_key;
+  co_return cached_rows{attempt_rows(std::move(rows))};
+}
+
+// Keeps the visible rows of a whole page (`result`, in statement order) in the
+// cache (those already there are only marked as recently used).
+void keep_rows(attempt_row_cache& cache, const tenant_id& tenant, const query_result& result, int visible,
+               std::int32_t cap) {
+  const auto now = clock::now();
+  for (int row = 0; row < visible; ++row) {
+    auto key = version_key(result, row, whole_layout.version, cap);
+    if (!key) return;  // (the page itself is fine: its rows are decoded without the cache)
+    if (!cache.find(*key, tenant, now)) cache.store(*key, cached_attempt::copy_of(decode_row(result, row, cap)), now);
+  }
+}
+
+// Which request a page is, for attempt_row_cache::plan_page: its statement's
+// parameters (tenant, filters, paging, cap) and plan.
+std::uint64_t request_hash(const std::vector<std::string>& values, page_mode plan) {
+  thread_local std::string text;
+  text.assign(1, static_cast<char>('0' + static_cast<int>(plan)));
+  for (const auto& v : values) {
+    text += '\0';
+    text += v;
+  }
+  return text_hash_of(text);
+}
+
+// list_attempts, on the executor of `conn` (the row cache's state lives there).
+asio::awaitable<db_result<attempt_page>> list_attempts_here(pg_connection& conn, const tenant_id& tenant,
+                                                            const page_request& request, clock::time_point deadline,
+                                                            attempt_row_cache* row_cache) {
+  if (!request.filter.valid())
+    co_return db_error{errc::protocol_error, "listing filter breaks its preconditions (too many values, duplicates, "
+                                             "or an empty time range)", {}};
+  const std::vector<std::string> values = list_attempts_params(tenant, request);
+  const std::vector<query_param> params(values.begin(), values.end());
+  const shape_sql& sql = sql_for(request.filter);
+  page_mode plan = request.mode;
+  if (plan == page_mode::offset && request.offset >= deep_offset_threshold) plan = page_mode::deep_offset;
+  const bool backward = request.mode == page_mode::before;
+  const bool use_cache = row_cache && row_cache->enabled();
+
+  std::uint64_t request_key = 0;
+  bool keep = false;  // the rows of a whole read
+  if (use_cache) {
+    request_key = request_hash(values, plan);
+    switch (row_cache->plan_page(request_key)) {
+      case attempt_row_cache::page_plan::identities: {
+        auto read = co_await read_listing(conn, sql, params, request, plan, page_columns::identities, deadline);
+        if (!read) co_return read.error();
+        auto cached = co_await rows_from_cache(conn, tenant, request, read->result, *row_cache, request_key,
+                                               deadline);
+        if (!cached) co_return cached.error();
+        if (cached->rows) {
+          read->page.rows = std::move(*cached->rows);
+          co_return std::move(read->page);
+        }
+        if (cached->changed) {
+          // A row changed between the two statements: the page is read again,
+          // whole, so that all of it comes from one snapshot.
+          ++row_cache->pages().read_again;
+          keep = true;
+        } else {
+          ++row_cache->pages().missed;
+          keep = row_cache->keep_after_misses();
+        }
+        break;
+      }
+      case attempt_row_cache::page_plan::whole_kept:
+        keep = true;
+        break;
+      case attempt_row_cache::page_plan::whole:
+        break;
+    }
+  }
+
+  auto read = co_await read_listing(conn, sql, params, request, plan, page_columns::whole, deadline);
+  if (!read) co_return read.error();
+  if (use_cache) {
+    ++row_cache->pages().read_whole;
+    if (keep) {
+      keep_rows(*row_cache, tenant, read->result, std::min(read->result.rows(), request.limit),
+                request.max_field_bytes);
+      row_cache->record_kept(request_key);
+    }
+  }
+  read->page.rows = attempt_rows(std::move(read->result), request.limit, backward, request.max_field_bytes);
+  co_return std::move(read->page);
+}
+}  // namespace
+
+asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
+                                                       const page_request& request, clock::time_point deadline,
+                                                       attempt_row_cache* row_cache) {
+  if (!row_cache) return list_attempts_here(conn, tenant, request, deadline, nullptr);
+  return conn.executor().run(list_attempts_here(conn, tenant, request, deadline, row_cache));
 }
 
 asio::awaitable<db_result<attempt_rows>> find_attempt(pg_connection& conn, const tenant_id& tenant,

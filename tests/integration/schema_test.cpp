@@ -157,6 +157,11 @@ BOOST_AUTO_TEST_CASE(every_request_statement_filters_distributed_tables_by_org) 
       statements.push_back({"list shape " + std::to_string(shape) + " mode " + std::to_string(static_cast<int>(mode)),
                             storage::list_attempts_sql(req.filter, mode), "$1",
                             storage::list_attempts_params(t.id(), req)});
+      auto identity_args = storage::list_attempts_params(t.id(), req);
+      identity_args.pop_back();  // no field cap
+      statements.push_back({"identities shape " + std::to_string(shape) + " mode " +
+                                std::to_string(static_cast<int>(mode)),
+                            storage::list_attempt_identities_sql(req.filter, mode), "$1", identity_args});
     }
     req.mode = storage::page_mode::offset;
     auto count_args = storage::list_attempts_params(t.id(), req);
@@ -166,6 +171,9 @@ BOOST_AUTO_TEST_CASE(every_request_statement_filters_distributed_tables_by_org) 
   }
   statements.push_back({"single attempt", storage::find_attempt_sql(), "$2",
                         {"da_" + std::string(32, '1'), t.org_id, t.env_id, "1024"}});
+  statements.push_back({"rows by key", storage::attempts_by_key_sql(), "$1",
+                        {t.org_id, t.env_id, "{\"da_" + std::string(32, '1') + "\"}",
+                         "{\"2026-11-28 08:39:52.929+00\"}", "1024"}});
   statements.push_back({"route names", std::string(storage::route_names_sql()), "$1",
                         {t.org_id, t.env_id, "{\"conn_x\"}", "{\"dst_x\"}"}});
 
@@ -340,9 +348,11 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
   for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
     for (auto page_mode : modes) {
     for (auto& s : shapes)
-    for (bool with_total : {true, false}) {
+    for (bool with_total : {true, false})
+    for (bool identities : {false, true}) {
       // An event filter's offset page is read without its total first
-      // (list_attempts): that statement is planned too.
+      // (list_attempts): that statement is planned too. So is each statement's
+      // form that returns row identities for the row cache.
       if (!with_total && (page_mode != storage::page_mode::offset || s.filter.event_id.empty())) continue;
       storage::page_request req;
       req.filter = s.filter;
@@ -350,12 +360,14 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       req.mode = page_mode;
       req.anchor = {std::stoll(*month_start), "da_" + std::string(32, '8')};
       req.offset = page_mode == storage::page_mode::deep_offset ? 1000 : 0;
-      const auto params = storage::list_attempts_params(t.id(), req);
+      auto params = storage::list_attempts_params(t.id(), req);
+      if (identities) params.pop_back();  // no field cap
       std::string args;
       for (auto& p : params) args += (args.empty() ? "" : ", ") + test::quote(p);
       const std::string stmt = "explain_" + test::random_hex(8);
       db.exec(std::string("SET plan_cache_mode = ") + mode + "; PREPARE " + stmt + " AS " +
-              storage::list_attempts_sql(s.filter, page_mode, with_total));
+              (identities ? storage::list_attempt_identities_sql(s.filter, page_mode, with_total)
+                          : storage::list_attempts_sql(s.filter, page_mode, with_total)));
       const auto plan_lines = db.column("EXPLAIN EXECUTE " + stmt + "(" + args + ")");
       // Run for real: how many rows each scan of the page (alias i, one per
       // arm and partition) handed over. A scan that stops after the page
@@ -368,7 +380,8 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       std::string plan;
       for (auto& l : plan_lines) plan += l + "\n";
       BOOST_TEST_CONTEXT(mode << " / mode " << static_cast<int>(page_mode) << " / " << s.name
-                              << (with_total ? "" : " (without its total)") << ":\n" << plan) {
+                              << (with_total ? "" : " (without its total)")
+                              << (identities ? " (identities)" : "") << ":\n" << plan) {
         // One filter (or none): its index hands rows over in listing order.
         // (A Sort node, "Sort  (cost..." or "Incremental Sort  (...": the merge of
         // several values' scans names its order as "Sort Key", which is no sort.)
@@ -418,6 +431,32 @@ BOOST_AUTO_TEST_CASE(every_filter_is_served_by_an_index_without_a_sort) {
       }
       BOOST_TEST(scans >= 1, s.name << " / mode " << static_cast<int>(page_mode) << ": no page scan in\n" << text);
     }
+    }
+  }
+
+  // The rows a cached page lacks, by key (list_attempts with a row cache): one
+  // primary-key probe per row, in its own partition, also in the generic plan.
+  const auto ids = db.scalar("SELECT array_agg(id ORDER BY created_at)::text FROM (SELECT id, created_at FROM "
+                             "delivery_attempts ORDER BY created_at DESC LIMIT 50 OFFSET 9000) x");
+  const auto times = db.scalar("SELECT array_agg(created_at ORDER BY created_at)::text FROM (SELECT created_at FROM "
+                               "delivery_attempts ORDER BY created_at DESC LIMIT 50 OFFSET 9000) x");
+  BOOST_REQUIRE(ids && times);
+  for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
+    const std::string stmt = "by_key_" + test::random_hex(8);
+    db.exec(std::string("SET plan_cache_mode = ") + mode + "; PREPARE " + stmt + " AS " +
+            storage::attempts_by_key_sql());
+    const std::string args = test::quote(t.org_id) + ", " + test::quote(t.env_id) + ", " + test::quote(*ids) + ", " +
+                             test::quote(*times) + ", 1024";
+    const auto lines = db.column("EXPLAIN EXECUTE " + stmt + "(" + args + ")");
+    const auto found = db.column("EXECUTE " + stmt + "(" + args + ")");
+    db.exec("DEALLOCATE " + stmt + "; RESET plan_cache_mode");
+    std::string plan;
+    for (auto& l : lines) plan += l + "\n";
+    BOOST_TEST_CONTEXT(mode << ", rows by key:\n" << plan) {
+      for (const auto& partition : filled) BOOST_TEST(plan.find("Seq Scan on " + partition + " ") == std::string::npos);
+      BOOST_TEST(plan.find("Index Scan using delivery_attempts") != std::string::npos);
+      BOOST_TEST(plan.find("Nested Loop") != std::string::npos);
+      BOOST_TEST(found.size() == 50u);
     }
   }
 }

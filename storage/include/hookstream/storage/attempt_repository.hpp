@@ -121,6 +121,9 @@ struct delivery_attempt_view {
   std::optional<std::string_view> destination_name;
 };
 
+struct cached_attempt;     // attempt_row_cache.hpp
+class attempt_row_cache;  // attempt_row_cache.hpp
+
 /// A connection's or destination's name as a page holds it; null when the
 /// route is unknown (e.g. deleted). Shared with the cache that produced it.
 using route_name = std::shared_ptr<const std::string>;
@@ -135,6 +138,8 @@ class attempt_rows {
   /// `max_field_bytes` is the cap the statement applied (0: none).
   explicit attempt_rows(query_result result, int max_rows = INT_MAX, bool reversed = false,
                         std::int32_t max_field_bytes = 0);
+  /// Rows kept by a row cache, in page order (they stay alive with these rows).
+  explicit attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> rows);
   int size() const noexcept { return static_cast<int>(views_.size()); }
   const delivery_attempt_view& operator[](int row) const noexcept { return views_[static_cast<std::size_t>(row)]; }
   /// Bytes of all values of the visible rows: lets a renderer size its buffer once.
@@ -147,6 +152,7 @@ class attempt_rows {
 
  private:
   query_result result_;
+  std::vector<std::shared_ptr<const cached_attempt>> cached_;  // what views_ show, when not result_
   std::vector<delivery_attempt_view> views_;
   std::vector<route_name> names_;  // 2 per visible row (connection, destination), owned for the views
   std::size_t payload_bytes_ = 0;
@@ -159,7 +165,9 @@ struct attempt_page {
   bool has_before = false;   ///< attempts exist before the first row of this page
 };
 
-/// SQL of the listing for one filter shape and mode. The shape is which fields
+/// SQL of the listing for one filter shape and mode. Columns: the attempt's
+/// (attempt_rows' layout), its row version (tableoid, ctid, xmin: the row
+/// cache's key), the total, and for a backward page has_after. The shape is which fields
 /// are present, whether a field holds one value or several (and how many, for
 /// the first field with several: the page merges one ordered index scan per
 /// value of it), and whether a time range is set; the values themselves are
@@ -180,6 +188,18 @@ std::string list_attempts_sql(const attempt_filter& filter, page_mode mode = pag
 /// without the last one. The bench suite's strictest
 /// ceiling, not used by the server.
 std::string bare_page_sql(const attempt_filter& filter, page_mode mode = page_mode::offset);
+/// The listing statement that returns, instead of each row's columns, its
+/// identity: id, created_at and the version columns tableoid, ctid and xmin (the
+/// row cache's key), then the total and has_after as list_attempts_sql's.
+/// Parameters as list_attempts_sql's without the last (the field cap);
+/// `with_total` as list_attempts_sql's.
+std::string list_attempt_identities_sql(const attempt_filter& filter, page_mode mode = page_mode::offset,
+                                        bool with_total = true);
+/// SQL of a tenant's rows by primary key, for the rows an identity page found
+/// no cached copy of: the attempt's columns, then tableoid, ctid and xmin.
+/// Parameters: $1 org, $2 env, $3 ids (text[]), $4 their created_at
+/// (timestamptz[], same order), $5 the field cap.
+const std::string& attempts_by_key_sql();
 /// SQL of the exact total alone for a filter shape (parameters as above, without
 /// the paging ones).
 std::string count_attempts_sql(const attempt_filter& filter);
@@ -195,6 +215,16 @@ std::string text_array_literal(const std::vector<std::string>& values);
 std::string timestamp_param(unix_micros t);
 
 /// One page and its exact total, read in one snapshot: usually one statement.
+///
+/// With a `row_cache` (see attempt_row_cache.hpp), a request whose rows the
+/// cache held when it was last read is first read as row identities
+/// (list_attempt_identities_sql); the rows come from the cache, and those it
+/// lacks (a quarter of the page at most) from one statement by key
+/// (attempts_by_key_sql), which the cache then keeps. If a row changed between
+/// those two statements, or more rows were missing, the page is read again
+/// whole, so that every page comes from one snapshot. Other requests are read
+/// whole, and the cache keeps their rows as attempt_row_cache::plan_page says.
+///
 /// With an event filter, an offset page is read without its total first; when
 /// it does not fill up (no look-ahead row), offset + its rows is the total, else
 /// (a full page, or an empty one past offset 0) the page is read again with its
@@ -202,7 +232,8 @@ std::string timestamp_param(unix_micros t);
 /// cursor), which has no row to carry the total, counts it in a second statement.
 boost::asio::awaitable<db_result<attempt_page>> list_attempts(pg_connection& conn, const tenant_id& tenant,
                                                               const page_request& request,
-                                                              clock::time_point deadline);
+                                                              clock::time_point deadline,
+                                                              attempt_row_cache* row_cache = nullptr);
 
 /// The attempt with this id if it belongs to the tenant; an empty result otherwise
 /// (another tenant's attempt is indistinguishable from a missing one). Large

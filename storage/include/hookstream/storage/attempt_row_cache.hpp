@@ -1,0 +1,164 @@
+// Listing rows kept between pages, keyed by the stored row version they copy.
+//
+// Why: a page's large fields (headers, bodies, errors) are most of what the
+// database reads out, sends and libpq parses, and the same recent attempts are
+// listed again and again (a dashboard polling the first page, clients walking
+// the same pages). With this cache a listing first reads only each row's
+// identity (a few dozen bytes: pgbench measured that statement at about 0.55x
+// of the bare page's database CPU), takes the rows it holds from here, and
+// reads in full only the rows it lacks, by primary key (list_attempts).
+//
+// Key: the row version's physical identity, (tableoid, ctid, xmin) as the
+// database returns them, plus the field cap the row was read with. An UPDATE
+// writes a new version (new ctid and xmin), a DELETE makes the row vanish from
+// the page, so neither can be answered from an old entry: a change shows on
+// the very next page. Two versions share an identity only if a slot freed by
+// VACUUM is refilled by a transaction with the same xmin: after 2^32
+// transactions (wraparound), or after a failover to a standby that had not
+// received the transactions the cache saw. `ttl` (default 60 s) bounds how long
+// an entry may live through either; an entry also carries its org, environment
+// and id, which a hit must match (table rewrites such as VACUUM FULL move rows
+// between slots, keeping xmin).
+//
+// Bounded by bytes (`max_bytes` of rows, least recently used go first; 0
+// disables the cache). Which pages read identities first, and which keep their
+// rows, is decided per request from what it found last time (plan_page): a
+// page read once (a walk) keeps nothing, a page read again is kept, a page
+// whose rows keep being evicted before it comes back is kept one time in
+// eight. Threads: like route_name_cache, the state lives on the
+// executor of the connections it is given (one cache per thread's pools); no
+// locks.
+#pragma once
+
+#include <hookstream/storage/attempt_repository.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+namespace hookstream::storage {
+
+struct attempt_row_cache_config {
+  /// Bytes of cached rows (values plus bookkeeping), per cache. 0: no cache.
+  std::size_t max_bytes = 32 * 1024 * 1024;
+  /// Longest an entry is used (see the header comment).
+  std::chrono::milliseconds ttl{60000};
+};
+
+/// A stored row version: tableoid (4 bytes), ctid (6) and xmin (4) in the
+/// database's binary form, and the field cap the row's large fields were cut at.
+struct row_version_key {
+  std::uint64_t table_and_block = 0;  ///< tableoid, then the ctid's block number
+  std::uint64_t slot_and_xmin = 0;    ///< the ctid's offset, then xmin
+  std::int32_t cap = 0;
+
+  /// From the binary values of the three system columns; false if a value has
+  /// an unexpected size.
+  static bool from_wire(std::string_view tableoid, std::string_view ctid, std::string_view xmin, std::int32_t cap,
+                        row_version_key& out) noexcept;
+  friend bool operator==(const row_version_key&, const row_version_key&) = default;
+};
+
+/// One cached row: its values, owned, and the view `attempt_rows` shows
+/// (without names: those come from route_name_cache on every page).
+struct cached_attempt {
+  std::string values;
+  delivery_attempt_view view;
+  std::size_t charge = 0;  ///< bytes counted against max_bytes
+
+  /// Copies `row` (its route names are not copied).
+  static std::shared_ptr<const cached_attempt> copy_of(const delivery_attempt_view& row);
+};
+
+class attempt_row_cache {
+ public:
+  using clock = std::chrono::steady_clock;
+  using entry_ptr = std::shared_ptr<const cached_attempt>;
+
+  explicit attempt_row_cache(attempt_row_cache_config config = {});
+  attempt_row_cache(const attempt_row_cache&) = delete;
+  attempt_row_cache& operator=(const attempt_row_cache&) = delete;
+
+  bool enabled() const noexcept { return config_.max_bytes > 0; }
+
+  /// The row stored under `key` if it is live and belongs to `tenant`, else null.
+  entry_ptr find(const row_version_key& key, const tenant_id& tenant, clock::time_point now);
+  /// Stores `row` under `key` (replacing an entry there), evicting the least
+  /// recently used rows to stay within max_bytes. A row larger than max_bytes
+  /// is not stored.
+  void store(const row_version_key& key, entry_ptr row, clock::time_point now);
+
+  /// How to read a page, decided per request (the same tenant, filters,
+  /// paging and cap: `request` is a hash of them) from what that request found
+  /// here the last time:
+  ///  - `identities`: it found at least 3/4 of its rows (or its rows were kept
+  ///    when it was last read whole). Below that, reading the identities and
+  ///    then many rows by key costs the database more than one whole read.
+  ///  - `whole_kept`: read it whole and keep its rows: its second read, and one
+  ///    in eight of the later reads of a request that found few rows.
+  ///  - `whole`: read it whole, keep nothing: a request seen for the first time
+  ///    (a walk reads each page once: copying its rows would only cost, about
+  ///    90 us per 50-row page, and push out rows that pages do come back for),
+  ///    and the other reads of a request that found few rows.
+  /// Remembers at most `max_requests` requests (then forgets them all).
+  enum class page_plan { identities, whole_kept, whole };
+  page_plan plan_page(std::uint64_t request);
+  /// Records that the request's identities found `found` of its `rows` rows.
+  void record_found(std::uint64_t request, int rows, int found);
+  /// Records that the request's rows were just kept (its next read expects them).
+  void record_kept(std::uint64_t request);
+  /// After the identities found too few rows, whether to keep the rows of the
+  /// whole read that follows: one in eight.
+  bool keep_after_misses() noexcept { return sampled_++ % 8 == 0; }
+  static constexpr std::size_t max_requests = 4096;
+  std::size_t remembered_requests() const noexcept { return requests_.size(); }
+
+  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t bytes() const noexcept { return bytes_; }
+  std::uint64_t hits() const noexcept { return hits_; }
+  std::uint64_t misses() const noexcept { return misses_; }
+
+  /// Pages by how they were read (list_attempts counts them): identities first
+  /// and every row found here; identities first and the missing rows by key;
+  /// whole; identities first, then whole because rows changed in between;
+  /// identities first, then whole because too many rows were missing.
+  struct page_counts {
+    std::uint64_t all_cached = 0, completed_by_key = 0, read_whole = 0, read_again = 0, missed = 0;
+  };
+  page_counts& pages() noexcept { return pages_; }
+  const page_counts& pages() const noexcept { return pages_; }
+
+ private:
+  struct key_hash {
+    std::size_t operator()(const row_version_key& k) const noexcept {
+      const std::uint64_t h =
+          (k.table_and_block ^ ((k.slot_and_xmin + static_cast<std::uint32_t>(k.cap)) * 0x9E3779B97F4A7C15ull)) *
+          0xC2B2AE3D27D4EB4Full;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
+  struct entry {
+    entry_ptr row;
+    clock::time_point expires;
+    std::list<row_version_key>::iterator position;  // in order_
+  };
+  void erase(std::unordered_map<row_version_key, entry, key_hash>::iterator it) noexcept;
+
+  attempt_row_cache_config config_;
+  std::unordered_map<row_version_key, entry, key_hash> entries_;
+  std::list<row_version_key> order_;  // most recently used first
+  std::size_t bytes_ = 0;
+  // Per request: the share of its rows its last read found here; -1 when it
+  // was seen once and read whole without keeping anything.
+  std::unordered_map<std::uint64_t, float> requests_;
+  std::uint64_t sampled_ = 0;  // reads that may keep one in eight
+  std::uint64_t hits_ = 0, misses_ = 0;
+  page_counts pages_;
+};
+
+}  // namespace hookstream::storage

@@ -1,0 +1,117 @@
+#include <hookstream/storage/attempt_row_cache.hpp>
+
+namespace hookstream::storage {
+
+namespace {
+std::uint64_t big_endian(std::string_view bytes) noexcept {
+  std::uint64_t v = 0;
+  for (unsigned char c : bytes) v = (v << 8) | c;
+  return v;
+}
+
+// What an entry costs beyond its values: the view, the map node, the order
+// node, the shared_ptr's control block (measured roughly, not exactly: the
+// bound is on the order of max_bytes, not to the byte).
+constexpr std::size_t entry_overhead = sizeof(cached_attempt) + 160;
+}  // namespace
+
+bool row_version_key::from_wire(std::string_view tableoid, std::string_view ctid, std::string_view xmin,
+                                std::int32_t cap, row_version_key& out) noexcept {
+  if (tableoid.size() != 4 || ctid.size() != 6 || xmin.size() != 4) return false;
+  out.table_and_block = big_endian(tableoid) << 32 | big_endian(ctid.substr(0, 4));
+  out.slot_and_xmin = big_endian(ctid.substr(4, 2)) << 32 | big_endian(xmin);
+  out.cap = cap;
+  return true;
+}
+
+std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_attempt_view& row) {
+  auto copy = std::make_shared<cached_attempt>();
+  std::string_view* texts[] = {&copy->view.id, &copy->view.org_id, &copy->view.env_id, &copy->view.event_id,
+                               &copy->view.connection_id, &copy->view.destination_id, &copy->view.request_url,
+                               &copy->view.request_method, &copy->view.status};
+  std::optional<std::string_view>* optional_texts[] = {&copy->view.request_headers, &copy->view.response_headers,
+                                                       &copy->view.response_body, &copy->view.error,
+                                                       &copy->view.trigger_type};
+  copy->view = row;
+  copy->view.connection_name.reset();
+  copy->view.destination_name.reset();
+  std::size_t total = 0;
+  for (auto* t : texts) total += t->size();
+  for (auto* t : optional_texts) total += *t ? (*t)->size() : 0;
+  // One buffer for all values; the views are then pointed into it.
+  copy->values.reserve(total);
+  auto keep = [&](std::string_view s) {
+    const std::size_t at = copy->values.size();
+    copy->values.append(s);
+    return at;
+  };
+  std::size_t offsets[std::size(texts) + std::size(optional_texts)];
+  std::size_t n = 0;
+  for (auto* t : texts) offsets[n++] = keep(*t);
+  for (auto* t : optional_texts) offsets[n++] = *t ? keep(**t) : 0;
+  n = 0;
+  for (auto* t : texts) {
+    *t = std::string_view(copy->values.data() + offsets[n++], t->size());
+  }
+  for (auto* t : optional_texts) {
+    const std::size_t at = offsets[n++];
+    if (*t) *t = std::string_view(copy->values.data() + at, (*t)->size());
+  }
+  copy->charge = total + entry_overhead;
+  return copy;
+}
+
+attempt_row_cache::attempt_row_cache(attempt_row_cache_config config) : config_(config) {}
+
+attempt_row_cache::entry_ptr attempt_row_cache::find(const row_version_key& key, const tenant_id& tenant,
+                                                     clock::time_point now) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    ++misses_;
+    return nullptr;
+  }
+  const delivery_attempt_view& v = it->second.row->view;
+  if (it->second.expires <= now || v.org_id != tenant.org_id || v.env_id != tenant.env_id) {
+    erase(it);
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  order_.splice(order_.begin(), order_, it->second.position);
+  return it->second.row;
+}
+
+void attempt_row_cache::store(const row_version_key& key, entry_ptr row, clock::time_point now) {
+  if (!row || row->charge > config_.max_bytes) return;
+  if (auto it = entries_.find(key); it != entries_.end()) erase(it);
+  while (!order_.empty() && bytes_ + row->charge > config_.max_bytes) erase(entries_.find(order_.back()));
+  order_.push_front(key);
+  bytes_ += row->charge;
+  entries_.emplace(key, entry{std::move(row), now + config_.ttl, order_.begin()});
+}
+
+void attempt_row_cache::erase(std::unordered_map<row_version_key, entry, key_hash>::iterator it) noexcept {
+  bytes_ -= it->second.row->charge;
+  order_.erase(it->second.position);
+  entries_.erase(it);
+}
+
+attempt_row_cache::page_plan attempt_row_cache::plan_page(std::uint64_t request) {
+  auto it = requests_.find(request);
+  if (it == requests_.end()) {
+    if (requests_.size() >= max_requests) requests_.clear();  // rare: they are learnt again in two reads
+    requests_.emplace(request, -1.0f);
+    return page_plan::whole;
+  }
+  if (it->second >= 0.75f) return page_plan::identities;
+  if (it->second < 0) return page_plan::whole_kept;
+  return sampled_++ % 8 == 0 ? page_plan::whole_kept : page_plan::whole;
+}
+
+void attempt_row_cache::record_found(std::uint64_t request, int rows, int found) {
+  if (rows > 0) requests_[request] = static_cast<float>(found) / static_cast<float>(rows);
+}
+
+void attempt_row_cache::record_kept(std::uint64_t request) { requests_[request] = 1.0f; }
+
+}  // namespace hookstream::storage
