@@ -208,6 +208,7 @@ asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state
     s.metrics->publish_pool(s.router.primary().stats());
     s.metrics->publish_reads(s.router);
     s.metrics->publish_auth(s.authenticator.lookups());
+    s.metrics->publish_row_cache(s.attempts.row_cache());
     s.metrics->publish_readiness_checks(s.readiness->checks());
   }
   s.in_flight.fetch_sub(1, std::memory_order_relaxed);

@@ -27,7 +27,8 @@ attempts_endpoint::attempts_endpoint(storage::read_router& reads, const handler_
     : reads_(reads),
       config_(config),
       cursors_(config.cursor_secret.empty() ? random_cursor_secret() : config.cursor_secret),
-      names_(config.route_names) {}
+      names_(config.route_names),
+      rows_(config.row_cache) {}
 
 std::variant<list_query, http_response> attempts_endpoint::parse_listing(std::string_view query,
                                                                          const std::string& request_id) const {
@@ -72,7 +73,7 @@ asio::awaitable<http_response> attempts_endpoint::list(const storage::tenant_id&
   // before the page is rendered.
   auto page = co_await reads_.read(
       [&](storage::pg_connection& conn) -> asio::awaitable<storage::db_result<storage::attempt_page>> {
-        auto read = co_await storage::list_attempts(conn, tenant, page_req, scope.deadline);
+        auto read = co_await storage::list_attempts(conn, tenant, page_req, scope.deadline, &rows_);
         if (!read) co_return read.error();
         if (auto named = co_await names_.resolve(conn, tenant, read->rows, scope.deadline); !named)
           co_return named.error();

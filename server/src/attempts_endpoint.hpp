@@ -6,6 +6,7 @@
 #include <hookstream/server/api_handler.hpp>
 #include <hookstream/server/keyset_cursor.hpp>
 #include <hookstream/server/list_query.hpp>
+#include <hookstream/storage/attempt_row_cache.hpp>
 #include <hookstream/storage/route_name_cache.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -43,11 +44,15 @@ class attempts_endpoint {
   boost::asio::awaitable<http_response> get(const storage::tenant_id& tenant, std::string_view id,
                                             const request_scope& scope);
 
+  /// The listing rows this endpoint keeps (read on the handler's executor).
+  const storage::attempt_row_cache& row_cache() const noexcept { return rows_; }
+
  private:
   storage::read_router& reads_;
   const handler_config& config_;
   cursor_codec cursors_;
   storage::route_name_cache names_;
+  storage::attempt_row_cache rows_;
 };
 
 }  // namespace hookstream::server

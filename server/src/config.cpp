@@ -219,6 +219,13 @@ const std::vector<option>& options() {
       {"route-name-ttl-ms", "HOOKSTREAM_ROUTE_NAME_TTL_MS", "MS",
        "how long connection and destination names are cached; a rename or deletion shows within it (default 5000)",
        millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.route_names.ttl; })},
+      {"row-cache-bytes", "HOOKSTREAM_ROW_CACHE_BYTES", "N",
+       "listing rows kept per thread, keyed by their stored version, so that a page listed again reads only its "
+       "rows' identities; 0 = off (default 33554432)",
+       count([](server_config& c) -> std::size_t& { return c.handler.row_cache.max_bytes; }, 0, 1ull << 40)},
+      {"row-cache-ttl-ms", "HOOKSTREAM_ROW_CACHE_TTL_MS", "MS",
+       "longest a cached listing row is used (changes show at once; see docs) (default 60000)",
+       millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.row_cache.ttl; })},
       {"gzip-min-bytes", "HOOKSTREAM_GZIP_MIN_BYTES", "N",
        "gzip answers of at least N bytes when the client accepts it; 0 = never (default 1024)",
        count([](server_config& c) -> std::size_t& { return c.handler.gzip_min_bytes; }, 0, 1'000'000'000)},

@@ -53,6 +53,18 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_unnamed_.store(s.unnamed_statements ? 1 : 0, r);
 }
 
+void server_metrics::publish_row_cache(const storage::attempt_row_cache& cache) noexcept {
+  constexpr auto r = std::memory_order_relaxed;
+  row_cache_bytes_.store(cache.bytes(), r);
+  row_cache_rows_.store(cache.size(), r);
+  const auto& p = cache.pages();
+  row_cache_pages_[0].store(p.all_cached, r);
+  row_cache_pages_[1].store(p.completed_by_key, r);
+  row_cache_pages_[2].store(p.read_whole, r);
+  row_cache_pages_[3].store(p.read_again, r);
+  row_cache_pages_[4].store(p.missed, r);
+}
+
 void server_metrics::publish_reads(const storage::read_router& router) noexcept {
   constexpr auto r = std::memory_order_relaxed;
   const std::size_t servers = std::min(reads_.size(), 1 + router.replica_count());
@@ -216,6 +228,20 @@ std::string metrics_registry::render_prometheus() const {
   }
   gauge("hookstream_auth_lookups_total", "Credential look-ups sent to the database (cache misses).",
         &server_metrics::auth_lookups_, "counter");
+  gauge("hookstream_row_cache_bytes", "Bytes of listing rows kept by the row caches (all workers).",
+        &server_metrics::row_cache_bytes_);
+  gauge("hookstream_row_cache_rows", "Listing rows kept by the row caches (all workers).",
+        &server_metrics::row_cache_rows_);
+  line("# HELP hookstream_row_cache_pages_total Listing pages by how they were read: every row from the row cache "
+       "(cached), the missing rows by key (by_key), whole (whole; also counts the next two), whole after a row "
+       "changed between the two statements (again), whole after too many rows were missing (missed).");
+  line("# TYPE hookstream_row_cache_pages_total counter");
+  const char* const page_kinds[] = {"cached", "by_key", "whole", "again", "missed"};
+  for (std::size_t k = 0; k < 5; ++k) {
+    std::uint64_t t = 0;
+    for (const auto& w : workers_) t += w->row_cache_pages_[k].load(r);
+    line(std::string("hookstream_row_cache_pages_total{read=\"") + page_kinds[k] + "\"} " + std::to_string(t));
+  }
   std::uint64_t readiness_checks = 0;  // one probe per process: every worker publishes the same figure
   for (const auto& w : workers_) readiness_checks = std::max(readiness_checks, w->readiness_checks_.load(r));
   line("# HELP hookstream_readiness_checks_total Database checks made for /readyz.");

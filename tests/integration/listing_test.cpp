@@ -407,6 +407,36 @@ BOOST_AUTO_TEST_CASE(single_attempt_by_id) {
   check_error_body(missing, 404);
 }
 
+// The row cache end to end: a page listed again comes from the cache (the
+// server's /metrics says so) with the very same body, and a row changed in the
+// database shows on the next page, not after a TTL.
+BOOST_AUTO_TEST_CASE(a_page_listed_again_comes_from_the_row_cache_and_shows_changes_at_once) {
+  for (int i = 0; i < 30; ++i)
+    test::insert_attempts(db, tenant, {{.status = "failed", .created_at = "2026-11-28 08:" + std::to_string(10 + i) +
+                                                                          ":00+00"}});
+  auto cached_pages = [&] {
+    const auto body = server.get("/metrics").body;
+    const std::string name = "hookstream_row_cache_pages_total{read=\"cached\"} ";
+    const auto pos = body.find(name);
+    BOOST_REQUIRE(pos != std::string::npos);
+    return std::stoll(body.substr(pos + name.size()));
+  };
+  const auto first = get("/v1/delivery-attempts?limit=20");
+  BOOST_REQUIRE(first.status == 200);
+  const auto before = cached_pages();
+  for (int i = 0; i < 6; ++i) BOOST_TEST(get("/v1/delivery-attempts?limit=20").body == first.body);
+  BOOST_TEST(cached_pages() > before);
+
+  const auto changed = ids_of(first).at(5);
+  db.exec("UPDATE delivery_attempts SET status = 'success', response_status = 200 WHERE id = " +
+          test::quote(changed) + " AND org_id = " + test::quote(tenant.org_id));
+  const auto after = get("/v1/delivery-attempts?limit=20").json();
+  const auto& row = after.at("delivery_attempts").as_array().at(5).as_object();
+  BOOST_TEST(std::string(row.at("id").as_string()) == changed);
+  BOOST_TEST(std::string(row.at("status").as_string()) == "success");
+  BOOST_TEST(row.at("response_status").as_int64() == 200);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(time_zones)

@@ -230,6 +230,16 @@ BOOST_AUTO_TEST_CASE(every_option_reaches_its_field) {
   BOOST_TEST(c.listener.max_connections == 99u);
 }
 
+BOOST_AUTO_TEST_CASE(row_cache_options_reach_the_handler) {
+  const auto defaults = parsed({"--database-url=db"});
+  BOOST_TEST(defaults.handler.row_cache.max_bytes == 32u * 1024 * 1024);
+  BOOST_TEST(defaults.handler.row_cache.ttl.count() == 60000);
+  const auto c = parsed({"--database-url=db", "--row-cache-bytes=0", "--row-cache-ttl-ms=250"});
+  BOOST_TEST(c.handler.row_cache.max_bytes == 0u);
+  BOOST_TEST(c.handler.row_cache.ttl.count() == 250);
+  BOOST_TEST(!hs::parse_server_config({"--database-url=db", "--row-cache-bytes=-1"}).config);
+}
+
 BOOST_AUTO_TEST_CASE(flags) {
   const auto plain = parsed({"--database-url", "db"});
   BOOST_TEST(plain.migrate == true);

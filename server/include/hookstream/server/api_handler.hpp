@@ -68,6 +68,7 @@
 #include <hookstream/server/rate_limiter.hpp>
 #include <hookstream/server/readiness_probe.hpp>
 #include <hookstream/storage/attempt_repository.hpp>
+#include <hookstream/storage/attempt_row_cache.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/read_router.hpp>
 #include <hookstream/storage/route_name_cache.hpp>
@@ -118,6 +119,8 @@ struct handler_config {
   std::size_t max_page_bytes = 4 * 1024 * 1024;
   /// Names of connections and destinations (per thread, TTL-bounded).
   storage::route_name_cache_config route_names;
+  /// Listing rows kept between pages, per thread (see attempt_row_cache.hpp).
+  storage::attempt_row_cache_config row_cache;
   /// /readyz's shared state (null: this handler makes its own).
   std::shared_ptr<readiness_probe> readiness;
   /// The live tail's hub, one per process, shared by every handler (null: the

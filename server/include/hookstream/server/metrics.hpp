@@ -9,6 +9,7 @@
 // starts and fixed afterwards.
 #pragma once
 
+#include <hookstream/storage/attempt_row_cache.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/read_router.hpp>
 #include <hookstream/storage/replica_health.hpp>
@@ -48,6 +49,8 @@ class server_metrics {
   void publish_reads(const storage::read_router& router) noexcept;
   /// Copies the number of credential look-ups this worker sent to the database.
   void publish_auth(std::uint64_t lookups) noexcept { auth_lookups_.store(lookups, std::memory_order_relaxed); }
+  /// Copies the listing row cache's size and how its pages were read.
+  void publish_row_cache(const storage::attempt_row_cache& cache) noexcept;
   /// Copies how often /readyz asked the database (the probe is per process).
   void publish_readiness_checks(std::uint64_t checks) noexcept {
     readiness_checks_.store(checks, std::memory_order_relaxed);
@@ -77,6 +80,8 @@ class server_metrics {
   std::atomic<std::uint64_t> read_fallbacks_{0};
   std::atomic<std::size_t> replicas_{0};
   std::atomic<std::uint64_t> auth_lookups_{0};
+  std::atomic<std::uint64_t> row_cache_bytes_{0}, row_cache_rows_{0};
+  std::array<std::atomic<std::uint64_t>, 5> row_cache_pages_{};  // as attempt_row_cache::page_counts
   std::atomic<std::uint64_t> readiness_checks_{0};
 };
 
