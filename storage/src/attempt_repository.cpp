@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -605,10 +606,12 @@ delivery_attempt_view decode_row(const query_result& r, int row, std::int32_t ma
 }
 
 std::size_t value_bytes(const delivery_attempt_view& v) noexcept {
-  auto n = [](const std::optional<std::string_view>& s) { return s ? s->size() : 0; };
-  return v.id.size() + v.org_id.size() + v.env_id.size() + v.event_id.size() + v.connection_id.size() +
-         v.destination_id.size() + v.request_url.size() + v.request_method.size() + n(v.request_headers) +
-         n(v.response_headers) + n(v.response_body) + v.status.size() + n(v.error) + n(v.trigger_type);
+  std::size_t n = 0;
+  for_each_value(v, [&](const auto& s) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) n += s.size();
+    else n += s ? s->size() : 0;
+  });
+  return n;
 }
 }  // namespace
 
@@ -626,7 +629,7 @@ attempt_rows::attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> ro
   views_.reserve(cached_.size());
   for (const auto& row : cached_) {
     views_.push_back(row->view);
-    payload_bytes_ += value_bytes(views_.back());
+    payload_bytes_ += row->values.size();  // its values, copied into one buffer
   }
 }
 

@@ -1,5 +1,7 @@
 #include <hookstream/storage/attempt_row_cache.hpp>
 
+#include <type_traits>
+
 namespace hookstream::storage {
 
 namespace {
@@ -26,37 +28,26 @@ bool row_version_key::from_wire(std::string_view tableoid, std::string_view ctid
 
 std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_attempt_view& row) {
   auto copy = std::make_shared<cached_attempt>();
-  std::string_view* texts[] = {&copy->view.id, &copy->view.org_id, &copy->view.env_id, &copy->view.event_id,
-                               &copy->view.connection_id, &copy->view.destination_id, &copy->view.request_url,
-                               &copy->view.request_method, &copy->view.status};
-  std::optional<std::string_view>* optional_texts[] = {&copy->view.request_headers, &copy->view.response_headers,
-                                                       &copy->view.response_body, &copy->view.error,
-                                                       &copy->view.trigger_type};
   copy->view = row;
   copy->view.connection_name.reset();
   copy->view.destination_name.reset();
   std::size_t total = 0;
-  for (auto* t : texts) total += t->size();
-  for (auto* t : optional_texts) total += *t ? (*t)->size() : 0;
-  // One buffer for all values; the views are then pointed into it.
+  for_each_value(row, [&](const auto& s) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) total += s.size();
+    else total += s ? s->size() : 0;
+  });
+  // One buffer for all values (reserved once, so it never moves), the views
+  // pointed into it.
   copy->values.reserve(total);
   auto keep = [&](std::string_view s) {
-    const std::size_t at = copy->values.size();
+    const char* at = copy->values.data() + copy->values.size();
     copy->values.append(s);
-    return at;
+    return std::string_view(at, s.size());
   };
-  std::size_t offsets[std::size(texts) + std::size(optional_texts)];
-  std::size_t n = 0;
-  for (auto* t : texts) offsets[n++] = keep(*t);
-  for (auto* t : optional_texts) offsets[n++] = *t ? keep(**t) : 0;
-  n = 0;
-  for (auto* t : texts) {
-    *t = std::string_view(copy->values.data() + offsets[n++], t->size());
-  }
-  for (auto* t : optional_texts) {
-    const std::size_t at = offsets[n++];
-    if (*t) *t = std::string_view(copy->values.data() + at, (*t)->size());
-  }
+  for_each_value(copy->view, [&](auto& s) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) s = keep(s);
+    else if (s) s = keep(*s);
+  });
   copy->charge = total + entry_overhead;
   return copy;
 }

@@ -121,6 +121,19 @@ struct delivery_attempt_view {
   std::optional<std::string_view> destination_name;
 };
 
+/// Calls `f` on every value of `a` that views memory (text and bytes; route
+/// names excepted): `f(std::string_view&)` for the required ones,
+/// `f(std::optional<std::string_view>&)` for the nullable ones. `View` is
+/// delivery_attempt_view, const or not. The one list of these fields, for
+/// whoever sums, copies or repoints them.
+template <class View, class F>
+void for_each_value(View& a, F&& f) {
+  for (auto* s : {&a.id, &a.org_id, &a.env_id, &a.event_id, &a.connection_id, &a.destination_id, &a.request_url,
+                  &a.request_method, &a.status})
+    f(*s);
+  for (auto* s : {&a.request_headers, &a.response_headers, &a.response_body, &a.error, &a.trigger_type}) f(*s);
+}
+
 struct cached_attempt;     // attempt_row_cache.hpp
 class attempt_row_cache;  // attempt_row_cache.hpp
 
