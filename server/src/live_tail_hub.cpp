@@ -35,8 +35,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr int prune_batch = 5000;
 constexpr int prune_rounds = 20;
 
-// While committed events wait behind an older transaction, look again after
-// this, doubling up to the maximum (no NOTIFY may announce that it ended).
+// While committed events wait behind an older transaction, or a writer that
+// may have skipped its NOTIFY is still open, look again after this, doubling
+// up to the maximum (no NOTIFY may announce that it ended).
 constexpr std::chrono::milliseconds held_back_first{5};
 constexpr std::chrono::milliseconds held_back_max{100};
 }  // namespace
@@ -63,10 +64,11 @@ struct live_tail_hub::reader : std::enable_shared_from_this<reader> {
 
   asio::awaitable<void> run();
   // What a drain saw: events it published, committed events it had to leave
-  // behind an older open transaction.
+  // behind an older open transaction, writing transactions open before it read.
   struct drained_log {
     bool found = false;
     bool held_back = false;
+    bool writers_open = false;
   };
   asio::awaitable<storage::db_result<drained_log>> drain(storage::pg_connection& conn);
   // One prune statement; true when it deleted a whole batch (more may be due).
@@ -172,11 +174,13 @@ asio::awaitable<void> live_tail_hub::reader::run() {
       if (!conn.usable() || prune_statements_left > 0) continue;
     }
 
-    // Writers skip their NOTIFY while another writer's is pending (0040), and
-    // commit right after it: after a read that found events, look once more
-    // soon even if no notification comes.
+    // Writers skip their NOTIFY while another writer's is pending (0040). Such
+    // a writer was open when the drain began (it wrote before the notifying
+    // transaction committed, and the drain began after that): while writers
+    // are open, look again soon, backing off, until a drain begins with none.
+    // After a read that found events, look once more soon in any case.
     clock::duration wait = drained->found ? config.follow_up : config.poll_interval;
-    if (drained->held_back) {
+    if (drained->held_back || drained->writers_open) {
       wait = std::min<clock::duration>(wait, held_delay);
       held_delay = std::min(held_delay * 2, held_back_max);
     } else {
@@ -205,6 +209,11 @@ asio::awaitable<storage::db_result<live_tail_hub::reader::drained_log>> live_tai
       std::max<std::int64_t>(1, std::min<std::int64_t>(config.read_bytes,
                                                         static_cast<std::int64_t>(config.subscriber_buffer_bytes / 4)))};
   drained_log seen;
+  // Asked before the first read's snapshot is taken: a writer not open now has
+  // committed into it (writers_in_progress in attempt_event_log.hpp).
+  const auto open = co_await storage::writers_in_progress(conn, clock::now() + config.query_timeout);
+  if (!open) co_return open.error();
+  seen.writers_open = *open;
   for (;;) {
     event_position from;
     {

@@ -164,6 +164,17 @@ asio::awaitable<db_result<event_position>> read_event_horizon(pg_connection& con
   co_return event_position{static_cast<std::uint64_t>(r->integer(0, 0)), 0};
 }
 
+asio::awaitable<db_result<bool>> writers_in_progress(pg_connection& conn, clock::time_point deadline) {
+  static const char* const sql =
+      "SELECT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a WHERE a.backend_xid IS NOT NULL "
+      "AND a.pid <> pg_backend_pid() AND a.datid = (SELECT d.oid FROM pg_database d "
+      "WHERE d.datname = current_database()))";
+  auto r = co_await conn.execute(sql, {}, result_format::binary, deadline);
+  if (!r) co_return r.error();
+  if (r->rows() != 1 || r->columns() != 1 || r->is_null(0, 0)) co_return wrong_shape("the open writers", *r);
+  co_return r->boolean(0, 0);
+}
+
 asio::awaitable<db_result<event_batch>> read_events(pg_connection& conn, event_position after,
                                                     const event_read_limits& limits, clock::time_point deadline) {
   static const std::string sql = read_events_sql();

@@ -75,4 +75,42 @@ BOOST_AUTO_TEST_CASE(a_prune_reads_its_batch_not_the_whole_log) {
   BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_events") == "0");
 }
 
+// The hub's check for writers that may have skipped their NOTIFY: open
+// transactions that hold an xid, in this database only. A database of its own,
+// so that "none" can be asserted while other tests write elsewhere.
+BOOST_AUTO_TEST_CASE(open_writers_are_seen_until_they_end_and_readers_are_not_writers) {
+  const test::scratch_database scratch("hookstream_writers");
+  BOOST_REQUIRE(storage::migrate_database(scratch.url(), 60s));
+  test::sql_session other(scratch.url()), elsewhere;  // `elsewhere`: the shared test database
+  const auto t = test::make_tenant(other);
+  asio::io_context io(test::io_concurrency_hint());
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(scratch.url(), soon()));
+    const auto open = [&]() -> asio::awaitable<bool> {
+      auto r = co_await storage::writers_in_progress(conn, soon());
+      BOOST_REQUIRE(r);
+      co_return *r;
+    };
+    BOOST_TEST(!co_await open());
+    other.exec("BEGIN");
+    other.exec("SELECT count(*) FROM delivery_attempts");  // reads take no xid
+    BOOST_TEST(!co_await open());
+    test::insert_attempts(other, t, {{.event_id = "evt_open_writer"}});
+    BOOST_TEST(co_await open());
+    BOOST_TEST(co_await open(), "still open: asked again");
+    other.exec("COMMIT");
+    BOOST_TEST(!co_await open());
+    elsewhere.exec("BEGIN");
+    elsewhere.exec("CREATE TEMP TABLE writes_elsewhere (a int)");
+    BOOST_TEST(!co_await open(), "a writer of another database does not count");
+    elsewhere.exec("ROLLBACK");
+    // Its own write does not count either (the hub asks outside transactions,
+    // but an embedder might not).
+    BOOST_REQUIRE(co_await conn.execute_script("BEGIN; CREATE TEMP TABLE mine (a int)", soon()));
+    BOOST_TEST(!co_await open());
+    BOOST_REQUIRE(co_await conn.execute_script("ROLLBACK", soon()));
+  });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

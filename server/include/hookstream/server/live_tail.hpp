@@ -6,8 +6,9 @@
 //                                                                   │
 //   live_tail_hub (its own executor, one connection per process):   │
 //     LISTEN; on a notification, a poll tick, a follow-up shortly after a read
-//     that found events (*: one pending NOTIFY at a time, migration 0040), or
-//     when events were held back,
+//     that found events, or soon again while events were held back or writing
+//     transactions were open (*: one pending NOTIFY at a time, migration 0040:
+//     a writer that skipped its NOTIFY is open until it commits),
 //     read the final events after its horizon (all tenants, in log order), give
 //     them their route names, render each once exactly as the listing does, and
 //     post the batch to every worker ─────────────────────────────────┐
@@ -80,12 +81,18 @@ struct live_tail_config {
   /// Back-off between failed connects: doubles from 100 ms up to this.
   std::chrono::milliseconds reconnect_backoff_max{2000};
   /// The log is read at least this often without a notification (a NOTIFY may
-  /// be lost across a reconnect; a writer that stays open after its statement
-  /// may have skipped its NOTIFY, see migration 0040).
+  /// be lost across a reconnect).
+  ///
+  /// Writers skip their NOTIFY while another writer's is pending (migration
+  /// 0040). The hub does not wait for this interval to find their events: each
+  /// read is preceded by a check for open writing transactions in the
+  /// database, and while there are any it reads again after 5 ms, doubling up
+  /// to 100 ms. So an event whose writer skipped its NOTIFY is read within about
+  /// 100 ms of its commit however long the writer stayed open. (A session left
+  /// idle in a transaction that wrote keeps the hub reading every 100 ms.)
   std::chrono::milliseconds poll_interval{250};
   /// After a read that found events, read again this soon even without a
-  /// notification: writers skip their NOTIFY while another writer's is pending
-  /// (0040) and usually commit within this.
+  /// notification (a burst usually goes on).
   std::chrono::milliseconds follow_up{10};
   /// After a notification, wait this long before reading, so that a burst of
   /// commits is read (and written to subscribers) as one batch. 0 = at once.

@@ -114,6 +114,16 @@ struct tenant_event_page : event_rows {
 boost::asio::awaitable<db_result<event_position>> read_event_horizon(pg_connection& conn,
                                                                      clock::time_point deadline);
 
+/// Whether a transaction of this database that holds an xid (a write of any
+/// kind) is running now, other than the caller's. A writer that skipped its
+/// NOTIFY (migration 0040: another writer's was pending) is such a transaction
+/// until it ends, so a reader that asks this *before* a read, and reads again
+/// soon while the answer is yes, finds that writer's events within one of its
+/// look-agains of the commit: the read's snapshot is taken after the answer, so
+/// a writer that was not running then has committed into it (or aborted).
+/// Reads `pg_stat_get_activity`, whose `backend_xid` every role may see.
+boost::asio::awaitable<db_result<bool>> writers_in_progress(pg_connection& conn, clock::time_point deadline);
+
 /// The final events of every tenant after `after`, in log order, within `limits`.
 boost::asio::awaitable<db_result<event_batch>> read_events(pg_connection& conn, event_position after,
                                                            const event_read_limits& limits,
