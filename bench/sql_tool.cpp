@@ -4,7 +4,7 @@
 //
 //   hookstream-bench-sql [--filter event|connection|destination|status[:N]|dlq]...
 //                        [--range] [--mode offset|deep_offset|after|before]
-//                        [--no-total] [--count] [--bare]
+//                        [--no-total] [--count] [--bare | --identities]
 //   hookstream-bench-sql [--filter ...]... --range-params AFTER BEFORE
 //
 // `status:3` (likewise event, connection, destination) is a filter with 3
@@ -26,6 +26,10 @@
 //
 // --bare prints the cheapest statement that could serve the page (its rows and
 // nothing else): the bench's strictest ceiling.
+//
+// --identities prints the statement the server sends when the row cache holds
+// the page's rows (ids, versions and the total: list_attempt_identities_sql);
+// its parameters are the listing's without the field cap.
 #include <hookstream/storage/attempt_repository.hpp>
 
 #include <hookstream/storage/civil_time.hpp>
@@ -55,7 +59,7 @@ int main(int argc, char** argv) {
   attempt_filter filter;
   bool range_params = false;
   page_mode mode = page_mode::offset;
-  bool with_total = true, count_only = false, bare = false;
+  bool with_total = true, count_only = false, bare = false, identities = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const std::string v = i + 1 < argc ? argv[i + 1] : "";
@@ -98,10 +102,12 @@ int main(int argc, char** argv) {
       count_only = true;
     } else if (a == "--bare") {
       bare = true;
+    } else if (a == "--identities") {
+      identities = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--filter F[:N]]... [--range] [--mode offset|deep_offset|after|before] [--no-total] "
-                   "[--count] [--bare]\n       %s [--filter F[:N]]... --range-params AFTER BEFORE\n",
+                   "[--count] [--bare | --identities]\n       %s [--filter F[:N]]... --range-params AFTER BEFORE\n",
                    argv[0], argv[0]);
       return a == "--help" ? 0 : 2;
     }
@@ -126,8 +132,9 @@ int main(int argc, char** argv) {
   }
   // Without its total (--no-total): the same statement, to price the total alone.
   const std::string sql = count_only ? count_attempts_sql(filter)
-                          : bare     ? bare_page_sql(filter, mode)
-                                     : list_attempts_sql(filter, mode, with_total);
+                          : bare       ? bare_page_sql(filter, mode)
+                          : identities ? list_attempt_identities_sql(filter, mode, with_total)
+                                       : list_attempts_sql(filter, mode, with_total);
   std::printf("%s;\n", std::regex_replace(sql, std::regex(R"(\$([0-9]+))"), ":p$1").c_str());
   return 0;
 }
