@@ -81,7 +81,7 @@ void attempt_row_cache::store(const row_version_key& key, entry_ptr row, clock::
   entries_.emplace(key, entry{std::move(row), now + config_.ttl, order_.begin()});
 }
 
-void attempt_row_cache::erase(std::unordered_map<row_version_key, entry, key_hash>::iterator it) noexcept {
+void attempt_row_cache::erase(entry_map::iterator it) noexcept {
   bytes_ -= it->second.row->charge;
   order_.erase(it->second.position);
   entries_.erase(it);
