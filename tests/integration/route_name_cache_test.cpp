@@ -107,6 +107,38 @@ BOOST_AUTO_TEST_CASE(rows_of_several_tenants_are_named_each_within_their_own_ten
   BOOST_TEST(cache.queries() == 2u);  // one per tenant, the first round only
 }
 
+// A page remembers the last few routes of each kind the cache answered, so
+// more routes than it remembers, interleaved and repeated, must still each get
+// their own name, from the database and then from the cache.
+BOOST_AUTO_TEST_CASE(a_page_with_more_routes_than_it_remembers_names_every_row_right) {
+  test::sql_session db;
+  const auto t = test::make_tenant(db);
+  constexpr int routes = 7;
+  std::vector<test::attempt_spec> rows;
+  std::vector<std::string> expected;
+  for (int r = 0; r < routes; ++r)
+    db.exec("INSERT INTO connections (id, org_id, env_id, name) VALUES ('conn_many_" + std::to_string(r) + "_" +
+            t.env_id + "', " + test::quote(t.org_id) + ", " + test::quote(t.env_id) + ", 'Route " +
+            std::to_string(r) + "')");
+  // Newest first on the page: row i uses route (i * 3) % 7 and every fifth row
+  // goes back to route 0; destinations alternate.
+  for (int i = 0; i < 40; ++i) {
+    const int r = i % 5 == 4 ? 0 : (i * 3) % routes;
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-11-28 08:%02d:00+00", 59 - i);
+    rows.push_back({.connection_id = "conn_many_" + std::to_string(r) + "_" + t.env_id,
+                    .destination_id = t.destination_ids[i % 2],
+                    .created_at = at});
+    expected.push_back("Route " + std::to_string(r) + "|Destination " + (i % 2 ? "B" : "A"));
+  }
+  test::insert_attempts(db, t, rows);
+  storage::route_name_cache cache;
+  BOOST_TEST(named_page(cache, t) == expected, boost::test_tools::per_element());
+  BOOST_TEST(cache.queries() == 1u);
+  BOOST_TEST(named_page(cache, t) == expected, boost::test_tools::per_element());
+  BOOST_TEST(cache.queries() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(renames_and_deletions_show_within_the_ttl) {
   test::sql_session db;
   auto t = test::make_tenant(db);
