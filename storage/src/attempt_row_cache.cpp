@@ -1,5 +1,6 @@
 #include <hookstream/storage/attempt_row_cache.hpp>
 
+#include <algorithm>
 #include <type_traits>
 
 namespace hookstream::storage {
@@ -91,18 +92,25 @@ attempt_row_cache::page_plan attempt_row_cache::plan_page(std::uint64_t request)
   auto it = requests_.find(request);
   if (it == requests_.end()) {
     if (requests_.size() >= max_requests) requests_.clear();  // rare: they are learnt again in two reads
-    requests_.emplace(request, -1.0f);
+    requests_.emplace(request, request_state{});
     return page_plan::whole;
   }
-  if (it->second >= 0.75f) return page_plan::identities;
-  if (it->second < 0) return page_plan::whole_kept;
+  const request_state& state = it->second;
+  if (state.share < 0) return page_plan::whole_kept;
+  if (state.share >= 0.75f) {
+    if (state.churn <= 1) return page_plan::identities;
+    return sampled_++ % (1u << (state.churn - 1)) == 0 ? page_plan::identities : page_plan::whole;
+  }
   return sampled_++ % 8 == 0 ? page_plan::whole_kept : page_plan::whole;
 }
 
 void attempt_row_cache::record_found(std::uint64_t request, int rows, int found) {
-  if (rows > 0) requests_[request] = static_cast<float>(found) / static_cast<float>(rows);
+  if (rows <= 0) return;
+  request_state& state = requests_[request];
+  state.share = static_cast<float>(found) / static_cast<float>(rows);
+  state.churn = found == rows ? 0 : static_cast<std::uint8_t>(std::min<int>(state.churn + 1, max_churn));
 }
 
-void attempt_row_cache::record_kept(std::uint64_t request) { requests_[request] = 1.0f; }
+void attempt_row_cache::record_kept(std::uint64_t request) { requests_[request].share = 1.0f; }
 
 }  // namespace hookstream::storage

@@ -144,6 +144,39 @@ BOOST_AUTO_TEST_CASE(a_request_reads_identities_first_once_its_rows_were_kept) {
   BOOST_TEST(after_misses == 8);
 }
 
+// A page that changes under writers on every read (the newest attempts being
+// inserted and settled): after two identity reads in a row that needed another
+// statement, it is read whole, by identities one time in 2, 4, ... 64; one
+// identity read served from the cache alone brings identities back every time.
+BOOST_AUTO_TEST_CASE(a_page_that_keeps_changing_is_read_whole_and_tried_again_ever_less_often) {
+  using plan = storage::attempt_row_cache::page_plan;
+  storage::attempt_row_cache cache;
+  const std::uint64_t head = 7;
+  cache.plan_page(head);
+  cache.plan_page(head);
+  cache.record_kept(head);
+  const auto identities_in = [&](int reads) {
+    int n = 0;
+    for (int i = 0; i < reads; ++i) n += cache.plan_page(head) == plan::identities;
+    return n;
+  };
+  cache.record_found(head, 50, 47);  // a second statement followed: once is no pattern
+  BOOST_TEST(identities_in(16) == 16);
+  int expected_period = 2;
+  for (int churn = 2; churn <= 9; ++churn) {
+    cache.record_found(head, 50, 46);
+    const int period = std::min(expected_period, 64);
+    BOOST_TEST(identities_in(128) == 128 / period, "after " << churn << " reads needing more");
+    expected_period *= 2;
+  }
+  // Rows kept by a whole read do not make it trusted again; a page served from
+  // the cache alone does.
+  cache.record_kept(head);
+  BOOST_TEST(identities_in(128) == 2);
+  cache.record_found(head, 50, 50);
+  BOOST_TEST(identities_in(16) == 16);
+}
+
 BOOST_AUTO_TEST_CASE(the_requests_it_remembers_are_bounded) {
   storage::attempt_row_cache cache;
   for (std::uint64_t r = 0; r < 3 * storage::attempt_row_cache::max_requests; ++r) {

@@ -100,6 +100,12 @@ class attempt_row_cache {
   ///  - `identities`: it found at least 3/4 of its rows (or its rows were kept
   ///    when it was last read whole). Below that, reading the identities and
   ///    then many rows by key costs the database more than one whole read.
+  ///    A page whose rows keep changing under writers (its identity reads
+  ///    twice running or more needed a second statement: rows by key, or the
+  ///    page again whole) is read whole instead, and by identities only one
+  ///    time in 2, 4, ... 64 as that goes on, until one is served from the
+  ///    cache alone. (Under 16 writers on the first page, identities first on
+  ///    every read cost about twice the database time of whole reads alone.)
   ///  - `whole_kept`: read it whole and keep its rows: its second read, and one
   ///    in eight of the later reads of a request that found few rows.
   ///  - `whole`: read it whole, keep nothing: a request seen for the first time
@@ -109,7 +115,8 @@ class attempt_row_cache {
   /// Remembers at most `max_requests` requests (then forgets them all).
   enum class page_plan { identities, whole_kept, whole };
   page_plan plan_page(std::uint64_t request);
-  /// Records that the request's identities found `found` of its `rows` rows.
+  /// Records that the request's identities found `found` of its `rows` rows
+  /// (fewer than all: another statement follows).
   void record_found(std::uint64_t request, int rows, int found);
   /// Records that the request's rows were just kept (its next read expects them).
   void record_kept(std::uint64_t request);
@@ -159,10 +166,16 @@ class attempt_row_cache {
   entry_map entries_;
   std::list<row_version_key> order_;  // most recently used first
   std::size_t bytes_ = 0;
-  // Per request: the share of its rows its last read found here; -1 when it
-  // was seen once and read whole without keeping anything.
-  boost::unordered_flat_map<std::uint64_t, float> requests_;
-  std::uint64_t sampled_ = 0;  // reads that may keep one in eight
+  struct request_state {
+    // The share of its rows its last identity read found here; -1 when it was
+    // seen once and read whole without keeping anything.
+    float share = -1;
+    // Its identity reads in a row that needed another statement.
+    std::uint8_t churn = 0;
+  };
+  static constexpr std::uint8_t max_churn = 7;  // identities one time in 64
+  boost::unordered_flat_map<std::uint64_t, request_state> requests_;
+  std::uint64_t sampled_ = 0;  // reads sampled: one in eight kept, one in 2^n by identities
   std::uint64_t hits_ = 0, misses_ = 0;
   page_counts pages_;
 };
