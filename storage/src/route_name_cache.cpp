@@ -117,42 +117,14 @@ asio::awaitable<db_result<void>> route_name_cache::resolve_here(pg_connection& c
   std::vector<tenant_misses> missing;
   auto now = clock::now();
   const auto renew_before = now + config_.ttl / 2;
-  // The last few routes of each kind the cache answered for this page: a page
-  // of a tenant with a few routes shows them over and over, and comparing an id
-  // with these costs less than hashing a key and probing the cache (memory
-  // stalls, perf). (The bench's pages show ~30 routes of each kind: few hits.)
-  // Same tenant and id within this loop is the same cache entry: same answer.
-  struct recent_route {
-    std::uint64_t number = 0;
-    std::string_view id;
-    std::size_t slot = 0;
-  };
-  constexpr std::size_t recent_size = 4;
-  std::array<std::array<recent_route, recent_size>, 2> recent{};
-  std::array<std::size_t, 2> recent_count{}, recent_next{};
   for (int row = 0; row < n; ++row) {
     for (int kind : {connection, destination}) {
       const std::string_view id = id_of(row, kind);
       const std::size_t slot = 2 * static_cast<std::size_t>(row) + static_cast<std::size_t>(kind);
-      const std::uint64_t number = number_of(row);
-      auto& seen = recent[static_cast<std::size_t>(kind)];
-      const auto seen_end = seen.begin() + static_cast<std::ptrdiff_t>(recent_count[static_cast<std::size_t>(kind)]);
-      if (auto same = std::find_if(seen.begin(), seen_end,
-                                   [&](const recent_route& r) { return r.number == number && r.id == id; });
-          same != seen_end) {
-        names[slot] = names[same->slot];
-        aging[slot] = aging[same->slot];
-        continue;
-      }
       clock::time_point expires;
-      if (const route_name* hit = cache_.find(make_key(kind, number, id), now, &expires)) {
+      if (const route_name* hit = cache_.find(make_key(kind, number_of(row), id), now, &expires)) {
         names[slot] = *hit;
         aging[slot] = expires < renew_before;
-        auto& next = recent_next[static_cast<std::size_t>(kind)];
-        seen[next] = {number, id, slot};
-        next = (next + 1) % recent_size;
-        auto& count = recent_count[static_cast<std::size_t>(kind)];
-        count = std::min(count + 1, recent_size);
         continue;
       }
       auto group = std::find_if(missing.begin(), missing.end(), [&](const tenant_misses& m) {

@@ -107,9 +107,8 @@ BOOST_AUTO_TEST_CASE(rows_of_several_tenants_are_named_each_within_their_own_ten
   BOOST_TEST(cache.queries() == 2u);  // one per tenant, the first round only
 }
 
-// A page remembers the last few routes of each kind the cache answered, so
-// more routes than it remembers, interleaved and repeated, must still each get
-// their own name, from the database and then from the cache.
+// A page with many routes, interleaved and repeated, names every row with its
+// own route's name, from the database and then from the cache.
 BOOST_AUTO_TEST_CASE(a_page_with_more_routes_than_it_remembers_names_every_row_right) {
   test::sql_session db;
   const auto t = test::make_tenant(db);
