@@ -604,6 +604,7 @@ delivery_attempt_view decode_row(const query_result& r, int row, std::int32_t ma
   v.trigger_type = r.nullable_bytes(row, 21);
   return v;
 }
+}  // namespace
 
 std::size_t value_bytes(const delivery_attempt_view& v) noexcept {
   std::size_t n = 0;
@@ -613,7 +614,6 @@ std::size_t value_bytes(const delivery_attempt_view& v) noexcept {
   });
   return n;
 }
-}  // namespace
 
 attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std::int32_t max_field_bytes)
     : result_(std::move(result)) {

@@ -1,7 +1,6 @@
 #include <hookstream/storage/attempt_row_cache.hpp>
 
 #include <algorithm>
-#include <type_traits>
 
 namespace hookstream::storage {
 
@@ -32,11 +31,7 @@ std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_att
   copy->view = row;
   copy->view.connection_name.reset();
   copy->view.destination_name.reset();
-  std::size_t total = 0;
-  for_each_value(row, [&](const auto& s) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) total += s.size();
-    else total += s ? s->size() : 0;
-  });
+  const std::size_t total = value_bytes(row);
   // One buffer for all values (reserved once, so it never moves), the views
   // pointed into it.
   copy->values.reserve(total);
@@ -75,11 +70,20 @@ attempt_row_cache::entry_ptr attempt_row_cache::find(const row_version_key& key,
 
 void attempt_row_cache::store(const row_version_key& key, entry_ptr row, clock::time_point now) {
   if (!row || row->charge > config_.max_bytes) return;
-  if (auto it = entries_.find(key); it != entries_.end()) erase(it);
-  while (!order_.empty() && bytes_ + row->charge > config_.max_bytes) erase(entries_.find(order_.back()));
-  order_.push_front(key);
+  // One look-up: the slot is taken (or found) first, then older rows make room.
+  auto [it, inserted] = entries_.try_emplace(key);
+  if (inserted) {
+    order_.push_front(key);
+    it->second.position = order_.begin();
+  } else {
+    bytes_ -= it->second.row->charge;
+    order_.splice(order_.begin(), order_, it->second.position);
+  }
   bytes_ += row->charge;
-  entries_.emplace(key, entry{std::move(row), now + config_.ttl, order_.begin()});
+  it->second.row = std::move(row);
+  it->second.expires = now + config_.ttl;
+  // The new row is first in order_, so it is never the one evicted here.
+  while (bytes_ > config_.max_bytes) erase(entries_.find(order_.back()));
 }
 
 void attempt_row_cache::erase(entry_map::iterator it) noexcept {

@@ -134,6 +134,9 @@ void for_each_value(View& a, F&& f) {
   for (auto* s : {&a.request_headers, &a.response_headers, &a.response_body, &a.error, &a.trigger_type}) f(*s);
 }
 
+/// The bytes of the values for_each_value visits (nulls count 0).
+std::size_t value_bytes(const delivery_attempt_view& a) noexcept;
+
 struct cached_attempt;     // attempt_row_cache.hpp
 class attempt_row_cache;  // attempt_row_cache.hpp
 
