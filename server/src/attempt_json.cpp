@@ -77,7 +77,9 @@ std::size_t attempt_room(const storage::delivery_attempt_view& a) noexcept {
   return 6 * text + 1024;
 }
 
-char* put_attempt(char* p, const storage::delivery_attempt_view& a) noexcept {
+// The object up to its route names, which a cached row keeps rendered
+// (attempt_head_json), then the names and the closing brace.
+char* put_attempt_head(char* p, const storage::delivery_attempt_view& a) noexcept {
   p = put(p, "{\"id\":");
   p = put_json_string(p, a.id);
   p = put(p, ",\"org_id\":");
@@ -121,13 +123,25 @@ char* put_attempt(char* p, const storage::delivery_attempt_view& a) noexcept {
   p = put(p, ",\"dlq_at\":");
   p = put_nullable_time(p, a.dlq_at);
   p = put(p, ",\"trigger_type\":");
-  p = put_nullable(p, a.trigger_type);
+  return put_nullable(p, a.trigger_type);
+}
+
+constexpr std::size_t route_names_overhead = 64;  // keys, nulls, punctuation (48), and a margin
+std::size_t route_names_room(const storage::delivery_attempt_view& a) noexcept {
+  auto n = [](const std::optional<std::string_view>& s) { return s ? json_string_room(s->size()) : 0; };
+  return route_names_overhead + n(a.connection_name) + n(a.destination_name);
+}
+char* put_route_names(char* p, const storage::delivery_attempt_view& a) noexcept {
   p = put(p, ",\"connection_name\":");
   p = put_nullable(p, a.connection_name);
   p = put(p, ",\"destination_name\":");
   p = put_nullable(p, a.destination_name);
   *p++ = '}';
   return p;
+}
+
+char* put_attempt(char* p, const storage::delivery_attempt_view& a) noexcept {
+  return put_route_names(put_attempt_head(p, a), a);
 }
 
 // Room for the pagination object: two cursors (at most ~230 characters each,
@@ -188,6 +202,13 @@ void append_attempt(std::string& out, const storage::delivery_attempt_view& a) {
   append_with(out, attempt_room(a), [&](char* p) { return put_attempt(p, a); });
 }
 
+std::string attempt_head_json(const storage::delivery_attempt_view& a) {
+  std::string out;
+  append_with(out, attempt_room(a), [&](char* p) { return put_attempt_head(p, a); });
+  out.shrink_to_fit();  // kept for long, by a cache bounded by its bytes
+  return out;
+}
+
 page_writer::page_writer(const storage::attempt_rows& rows, std::size_t max_body_bytes)
     : rows_(rows), max_body_bytes_(max_body_bytes) {
   // Reserved once for the common case (values, a little for escapes, keys and
@@ -202,9 +223,19 @@ bool page_writer::write_some(std::size_t slice_bytes) {
   const std::size_t slice_end = slice_bytes > SIZE_MAX - used_ ? SIZE_MAX : used_ + slice_bytes;
   while (!stopped_ && written_ < rows_.size()) {
     const auto& a = rows_[written_];
-    char* p = room_for(out_, used_, attempt_room(a) + 1);
-    if (written_) *p++ = ',';
-    p = put_attempt(p, a);
+    const std::string_view head = rows_.prerendered(written_);
+    char* p;
+    if (head.empty()) {
+      p = room_for(out_, used_, attempt_room(a) + 1);
+      if (written_) *p++ = ',';
+      p = put_attempt(p, a);
+    } else {
+      // A row from the row cache, kept rendered up to its names.
+      p = room_for(out_, used_, 1 + head.size() + route_names_room(a));
+      if (written_) *p++ = ',';
+      std::memcpy(p, head.data(), head.size());
+      p = put_route_names(p + head.size(), a);
+    }
     const auto end = static_cast<std::size_t>(p - out_.data());
     if (written_ > 0 && end + max_pagination_bytes > max_body_bytes_) {
       stopped_ = true;  // the row stays unwritten: used_ does not move

@@ -220,8 +220,8 @@ const std::vector<option>& options() {
        "how long connection and destination names are cached; a rename or deletion shows within it (default 5000)",
        millis([](server_config& c) -> std::chrono::milliseconds& { return c.handler.route_names.ttl; })},
       {"row-cache-bytes", "HOOKSTREAM_ROW_CACHE_BYTES", "N",
-       "listing rows kept per thread, keyed by their stored version, so that a page listed again reads only its "
-       "rows' identities; 0 = off (default 33554432)",
+       "bytes of listing rows kept per thread (their values and JSON), keyed by their stored version, so that a "
+       "page listed again reads only its rows' identities; 0 = off (default 33554432)",
        count([](server_config& c) -> std::size_t& { return c.handler.row_cache.max_bytes; }, 0, 1ull << 40)},
       {"row-cache-ttl-ms", "HOOKSTREAM_ROW_CACHE_TTL_MS", "MS",
        "longest a cached listing row is used (changes show at once; see docs) (default 60000)",

@@ -625,6 +625,10 @@ attempt_rows::attempt_rows(query_result result, int max_rows, bool reversed, std
   }
 }
 
+std::string_view attempt_rows::prerendered(int row) const noexcept {
+  return cached_.empty() ? std::string_view() : std::string_view(cached_[static_cast<std::size_t>(row)]->prerendered);
+}
+
 attempt_rows::attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> rows) : cached_(std::move(rows)) {
   views_.reserve(cached_.size());
   for (const auto& row : cached_) {
@@ -795,7 +799,7 @@ asio::awaitable<db_result<cached_rows>> rows_from_cache(pg_connection& conn, con
     if (!key) co_return key.error();
     for (int i : missing) {
       if (keys[static_cast<std::size_t>(i)] != *key) continue;
-      auto copy = cached_attempt::copy_of(decode_row(*found, row, cap));
+      auto copy = cache.copy(decode_row(*found, row, cap));
       cache.store(*key, copy, now);
       rows[static_cast<std::size_t>(i)] = std::move(copy);
       break;
@@ -815,7 +819,7 @@ void keep_rows(attempt_row_cache& cache, const tenant_id& tenant, const query_re
   for (int row = 0; row < visible; ++row) {
     auto key = version_key(result, row, whole_layout.version, cap);
     if (!key) return;  // (the page itself is fine: its rows are decoded without the cache)
-    if (!cache.find(*key, tenant, now)) cache.store(*key, cached_attempt::copy_of(decode_row(result, row, cap)), now);
+    if (!cache.find(*key, tenant, now)) cache.store(*key, cache.copy(decode_row(result, row, cap)), now);
   }
 }
 

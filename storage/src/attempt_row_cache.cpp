@@ -26,7 +26,8 @@ bool row_version_key::from_wire(std::string_view tableoid, std::string_view ctid
   return true;
 }
 
-std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_attempt_view& row) {
+std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_attempt_view& row,
+                                                              const row_prerenderer& prerender) {
   auto copy = std::make_shared<cached_attempt>();
   copy->view = row;
   copy->view.connection_name.reset();
@@ -44,7 +45,8 @@ std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_att
     if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) s = keep(s);
     else if (s) s = keep(*s);
   });
-  copy->charge = total + entry_overhead;
+  if (prerender) copy->prerendered = prerender(copy->view);
+  copy->charge = total + copy->prerendered.size() + entry_overhead;
   return copy;
 }
 

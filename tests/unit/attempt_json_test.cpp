@@ -1,5 +1,6 @@
 // JSON rendering of delivery attempts: hookstream/server/attempt_json.hpp.
 #include <hookstream/server/attempt_json.hpp>
+#include <hookstream/storage/attempt_row_cache.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -7,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -609,6 +611,62 @@ BOOST_AUTO_TEST_CASE(cursors_rendered_as_strings) {
   const auto p2 = parse_object(hs::render_attempt_page(rows, meta)).at("pagination").as_object();
   BOOST_TEST(p2.at("next_cursor").as_string() == "djEuYWJj-_");
   BOOST_TEST(p2.at("prev_cursor").is_null());
+}
+
+// --- rows from the row cache, kept rendered up to their names ----------------------
+
+// The same rows, cached with and without their JSON heads (so rendered by
+// copying the head, or in full), named alike: the pages are byte for byte the
+// same, escapes, invalid UTF-8 and nulls included, and a page cut by its size
+// ceiling ends at the same row.
+BOOST_AUTO_TEST_CASE(cached_rows_kept_rendered_make_the_very_same_page) {
+  using hookstream::storage::attempt_rows;
+  using hookstream::storage::cached_attempt;
+  std::vector<delivery_attempt_view> views{full_attempt(), minimal_attempt(), full_attempt()};
+  views[2].id = "da_2";
+  views[2].response_body = std::string_view("\x01\"\\ \xC3\x28 \xF0\x9F\x98\x80", 11);
+  std::vector<std::shared_ptr<const cached_attempt>> plain, rendered;
+  for (const auto& v : views) {
+    plain.push_back(cached_attempt::copy_of(v));
+    rendered.push_back(cached_attempt::copy_of(v, hs::attempt_head_json));
+    BOOST_TEST(plain.back()->prerendered.empty());
+    BOOST_TEST(!rendered.back()->prerendered.empty());
+    BOOST_TEST(rendered.back()->charge >= plain.back()->charge + rendered.back()->prerendered.size());
+  }
+  attempt_rows a(plain), b(rendered);
+  BOOST_TEST(b.prerendered(1) == rendered[1]->prerendered);
+  BOOST_TEST(a.prerendered(1).empty());
+  // Names are not part of the head: each page names its rows (here: a rename
+  // of row 0's connection, a deleted destination for row 2).
+  auto name = [](const char* s) { return std::make_shared<const std::string>(s); };
+  for (auto* rows : {&a, &b}) {
+    rows->set_route_names(0, name("Renamed \"conn\""), name("billing-api"));
+    rows->set_route_names(2, name("Orders"), nullptr);
+  }
+  hs::page_meta meta;
+  meta.total = 3;
+  meta.limit = 3;
+  const std::string page = hs::render_attempt_page(a, meta);
+  BOOST_TEST(hs::render_attempt_page(b, meta) == page);
+  const auto o = parse_object(page);
+  const auto& first = o.at("delivery_attempts").as_array().at(0).as_object();
+  BOOST_TEST(keys_in_order(first) == attempt_fields, boost::test_tools::per_element());
+  BOOST_TEST(first.at("connection_name").as_string() == "Renamed \"conn\"");
+  BOOST_TEST(o.at("delivery_attempts").as_array().at(2).as_object().at("destination_name").is_null());
+  // One row's head is what append_attempt writes before the names.
+  std::string whole;
+  hs::append_attempt(whole, b[0]);
+  BOOST_TEST(whole.starts_with(rendered[0]->prerendered));
+  BOOST_TEST(whole.substr(rendered[0]->prerendered.size()).starts_with(",\"connection_name\":"));
+
+  for (std::size_t ceiling = page.size() / 3; ceiling <= page.size() + 700; ceiling += 97) {
+    hs::page_writer wa(a, ceiling), wb(b, ceiling);
+    while (!wa.write_some(64)) {}
+    while (!wb.write_some(64)) {}
+    BOOST_TEST_INFO("ceiling " << ceiling);
+    BOOST_TEST(wa.rows_written() == wb.rows_written());
+    BOOST_TEST(std::move(wa).finish(meta) == std::move(wb).finish(meta));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

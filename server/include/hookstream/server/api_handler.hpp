@@ -120,6 +120,8 @@ struct handler_config {
   /// Names of connections and destinations (per thread, TTL-bounded).
   storage::route_name_cache_config route_names;
   /// Listing rows kept between pages, per thread (see attempt_row_cache.hpp).
+  /// Its `prerender` is always the handler's own (each row's JSON up to its
+  /// names, attempt_json.hpp's attempt_head_json), whatever is set here.
   storage::attempt_row_cache_config row_cache;
   /// /readyz's shared state (null: this handler makes its own).
   std::shared_ptr<readiness_probe> readiness;

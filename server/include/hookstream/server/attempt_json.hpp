@@ -28,6 +28,13 @@ void append_rfc3339(std::string& out, storage::unix_micros t);
 /// Appends one attempt as a JSON object.
 void append_attempt(std::string& out, const storage::delivery_attempt_view& a);
 
+/// The attempt's JSON object without its route names and closing brace: what
+/// append_attempt writes before `,"connection_name":`. The row cache keeps this
+/// with each row (attempt_row_cache_config::prerender), and page_writer copies
+/// it instead of rendering the row again; the names, which may change while
+/// the row does not, are written on every page.
+std::string attempt_head_json(const storage::delivery_attempt_view& a);
+
 /// Pagination values of a listing page.
 struct page_meta {
   std::int64_t total = 0;
@@ -50,6 +57,10 @@ std::string render_attempt_page(const storage::attempt_rows& rows, const page_me
 /// row, which is always written (a page is never empty because one row is big).
 /// `rows_written()` then tells the caller where the page ends, so that it can
 /// say `has_more` and put `next_cursor` after the last row written.
+///
+/// A row with prerendered bytes (attempt_rows::prerendered: it came from a row
+/// cache) is written as those bytes, then its route names: the cache's
+/// prerender must be attempt_head_json.
 class page_writer {
  public:
   /// `rows` must outlive the writer.

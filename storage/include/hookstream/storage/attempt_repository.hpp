@@ -165,6 +165,9 @@ class attempt_rows {
   std::string_view destination_id(int row) const noexcept { return (*this)[row].destination_id; }
   /// Sets the names `operator[]` reports for a visible row.
   void set_route_names(int row, route_name connection, route_name destination);
+  /// For a row listed from a row cache, what its prerender made of it (see
+  /// attempt_row_cache_config::prerender); empty otherwise.
+  std::string_view prerendered(int row) const noexcept;
 
  private:
   query_result result_;

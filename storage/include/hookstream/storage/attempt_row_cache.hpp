@@ -6,7 +6,10 @@
 // the same pages). With this cache a listing first reads only each row's
 // identity (a few dozen bytes: pgbench measured that statement at about 0.55x
 // of the bare page's database CPU), takes the rows it holds from here, and
-// reads in full only the rows it lacks, by primary key (list_attempts).
+// reads in full only the rows it lacks, by primary key (list_attempts). A row
+// may also keep bytes made from it once, as it is stored (`prerender`: the
+// server keeps its JSON), so that a page of cached rows is neither decoded nor
+// rendered again.
 //
 // Key: the row version's physical identity, (tableoid, ctid, xmin) as the
 // database returns them, plus the field cap the row was read with. An UPDATE
@@ -35,8 +38,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -44,11 +49,22 @@
 
 namespace hookstream::storage {
 
+/// Makes the bytes a row keeps next to its values (see attempt_row_cache_config::prerender).
+using row_prerenderer = std::function<std::string(const delivery_attempt_view&)>;
+
 struct attempt_row_cache_config {
-  /// Bytes of cached rows (values plus bookkeeping), per cache. 0: no cache.
+  /// Bytes of cached rows (values, prerendered bytes and bookkeeping), per
+  /// cache. 0: no cache.
   std::size_t max_bytes = 32 * 1024 * 1024;
   /// Longest an entry is used (see the header comment).
   std::chrono::milliseconds ttl{60000};
+  /// Optional: called once as a row is stored (without its route names), on
+  /// the cache's executor; what it returns is kept with the row and handed
+  /// back by attempt_rows::prerendered whenever the row is listed from here.
+  /// hookstream-server keeps each row's JSON up to its names
+  /// (server/attempt_json.hpp), so that a cached row is copied into a page
+  /// rather than rendered again.
+  row_prerenderer prerender;
 };
 
 /// A stored row version: tableoid (4 bytes), ctid (6) and xmin (4) in the
@@ -70,10 +86,13 @@ struct row_version_key {
 struct cached_attempt {
   std::string values;
   delivery_attempt_view view;
-  std::size_t charge = 0;  ///< bytes counted against max_bytes
+  std::string prerendered;  ///< what the cache's prerender made of `view` (empty without one)
+  std::size_t charge = 0;   ///< bytes counted against max_bytes
 
-  /// Copies `row` (its route names are not copied).
-  static std::shared_ptr<const cached_attempt> copy_of(const delivery_attempt_view& row);
+  /// Copies `row` (its route names are not copied), with what `prerender`
+  /// makes of the copy, if given.
+  static std::shared_ptr<const cached_attempt> copy_of(const delivery_attempt_view& row,
+                                                       const row_prerenderer& prerender = {});
 };
 
 class attempt_row_cache {
@@ -86,6 +105,8 @@ class attempt_row_cache {
   attempt_row_cache& operator=(const attempt_row_cache&) = delete;
 
   bool enabled() const noexcept { return config_.max_bytes > 0; }
+  /// A copy of `row` to store (cached_attempt::copy_of with this cache's prerender).
+  entry_ptr copy(const delivery_attempt_view& row) const { return cached_attempt::copy_of(row, config_.prerender); }
 
   /// The row stored under `key` if it is live and belongs to `tenant`, else null.
   entry_ptr find(const row_version_key& key, const tenant_id& tenant, clock::time_point now);
