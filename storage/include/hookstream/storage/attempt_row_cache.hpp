@@ -130,8 +130,10 @@ class attempt_row_cache {
   ///  - `whole_kept`: read it whole and keep its rows: its second read, and one
   ///    in eight of the later reads of a request that found few rows.
   ///  - `whole`: read it whole, keep nothing: a request seen for the first time
-  ///    (a walk reads each page once: copying its rows would only cost, about
-  ///    90 us per 50-row page, and push out rows that pages do come back for),
+  ///    (a walk reads each page once: copying its rows, and prerendering them,
+  ///    would only cost, about 90 us per 50-row page for the copies alone as
+  ///    measured before rows were prerendered, and push out rows that pages do
+  ///    come back for),
   ///    and the other reads of a request that found few rows.
   /// Remembers at most `max_requests` requests (then forgets them all).
   enum class page_plan { identities, whole_kept, whole };
