@@ -21,14 +21,6 @@ namespace {
 // requests on this thread get to run.
 constexpr std::size_t render_slice_bytes = 256 * 1024;
 
-// The handler's row cache keeps each row's JSON up to its names, which
-// page_writer copies into pages (attempt_json.hpp); any other prerender would
-// be copied as if it were that JSON, so the configured one is replaced.
-storage::attempt_row_cache_config with_json_heads(storage::attempt_row_cache_config config) {
-  config.prerender = attempt_head_json;
-  return config;
-}
-
 }  // namespace
 
 attempts_endpoint::attempts_endpoint(storage::read_router& reads, const handler_config& config)
@@ -36,7 +28,8 @@ attempts_endpoint::attempts_endpoint(storage::read_router& reads, const handler_
       config_(config),
       cursors_(config.cursor_secret.empty() ? random_cursor_secret() : config.cursor_secret),
       names_(config.route_names),
-      rows_(with_json_heads(config.row_cache)) {}
+      // Each row's JSON up to its names, which page_writer copies into pages.
+      rows_(config.row_cache, attempt_head_json) {}
 
 std::variant<list_query, http_response> attempts_endpoint::parse_listing(std::string_view query,
                                                                          const std::string& request_id) const {

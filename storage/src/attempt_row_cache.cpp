@@ -1,6 +1,7 @@
 #include <hookstream/storage/attempt_row_cache.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace hookstream::storage {
 
@@ -50,7 +51,8 @@ std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_att
   return copy;
 }
 
-attempt_row_cache::attempt_row_cache(attempt_row_cache_config config) : config_(config) {}
+attempt_row_cache::attempt_row_cache(attempt_row_cache_config config, row_prerenderer prerender)
+    : config_(config), prerender_(std::move(prerender)) {}
 
 attempt_row_cache::entry_ptr attempt_row_cache::find(const row_version_key& key, const tenant_id& tenant,
                                                      clock::time_point now) {

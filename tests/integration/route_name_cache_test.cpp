@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(rows_of_several_tenants_are_named_each_within_their_own_ten
 
 // A page with many routes, interleaved and repeated, names every row with its
 // own route's name, from the database and then from the cache.
-BOOST_AUTO_TEST_CASE(a_page_with_more_routes_than_it_remembers_names_every_row_right) {
+BOOST_AUTO_TEST_CASE(a_page_with_many_interleaved_routes_names_every_row_right) {
   test::sql_session db;
   const auto t = test::make_tenant(db);
   constexpr int routes = 7;

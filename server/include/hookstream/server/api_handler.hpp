@@ -119,9 +119,8 @@ struct handler_config {
   std::size_t max_page_bytes = 4 * 1024 * 1024;
   /// Names of connections and destinations (per thread, TTL-bounded).
   storage::route_name_cache_config route_names;
-  /// Listing rows kept between pages, per thread (see attempt_row_cache.hpp).
-  /// Its `prerender` is always the handler's own (each row's JSON up to its
-  /// names, attempt_json.hpp's attempt_head_json), whatever is set here.
+  /// Listing rows kept between pages, per thread (see attempt_row_cache.hpp);
+  /// they keep their JSON up to their names (attempt_json.hpp).
   storage::attempt_row_cache_config row_cache;
   /// /readyz's shared state (null: this handler makes its own).
   std::shared_ptr<readiness_probe> readiness;

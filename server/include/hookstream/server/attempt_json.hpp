@@ -30,7 +30,7 @@ void append_attempt(std::string& out, const storage::delivery_attempt_view& a);
 
 /// The attempt's JSON object without its route names and closing brace: what
 /// append_attempt writes before `,"connection_name":`. The row cache keeps this
-/// with each row (attempt_row_cache_config::prerender), and page_writer copies
+/// with each row (the attempt_row_cache's prerender), and page_writer copies
 /// it instead of rendering the row again; the names, which may change while
 /// the row does not, are written on every page.
 std::string attempt_head_json(const storage::delivery_attempt_view& a);

@@ -166,7 +166,7 @@ class attempt_rows {
   /// Sets the names `operator[]` reports for a visible row.
   void set_route_names(int row, route_name connection, route_name destination);
   /// For a row listed from a row cache, what its prerender made of it (see
-  /// attempt_row_cache_config::prerender); empty otherwise.
+  /// attempt_row_cache's constructor); empty otherwise.
   std::string_view prerendered(int row) const noexcept;
 
  private:

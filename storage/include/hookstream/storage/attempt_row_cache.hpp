@@ -49,7 +49,7 @@
 
 namespace hookstream::storage {
 
-/// Makes the bytes a row keeps next to its values (see attempt_row_cache_config::prerender).
+/// Makes the bytes a row keeps next to its values (see the attempt_row_cache constructor).
 using row_prerenderer = std::function<std::string(const delivery_attempt_view&)>;
 
 struct attempt_row_cache_config {
@@ -58,13 +58,6 @@ struct attempt_row_cache_config {
   std::size_t max_bytes = 32 * 1024 * 1024;
   /// Longest an entry is used (see the header comment).
   std::chrono::milliseconds ttl{60000};
-  /// Optional: called once as a row is stored (without its route names), on
-  /// the cache's executor; what it returns is kept with the row and handed
-  /// back by attempt_rows::prerendered whenever the row is listed from here.
-  /// hookstream-server keeps each row's JSON up to its names
-  /// (server/attempt_json.hpp), so that a cached row is copied into a page
-  /// rather than rendered again.
-  row_prerenderer prerender;
 };
 
 /// A stored row version: tableoid (4 bytes), ctid (6) and xmin (4) in the
@@ -100,13 +93,19 @@ class attempt_row_cache {
   using clock = std::chrono::steady_clock;
   using entry_ptr = std::shared_ptr<const cached_attempt>;
 
-  explicit attempt_row_cache(attempt_row_cache_config config = {});
+  /// `prerender`, optional, is called once as a row is stored (without its
+  /// route names), on the cache's executor; what it returns is kept with the
+  /// row and handed back by attempt_rows::prerendered whenever the row is
+  /// listed from here. hookstream-server keeps each row's JSON up to its names
+  /// (server/attempt_json.hpp), so that a cached row is copied into a page
+  /// rather than rendered again.
+  explicit attempt_row_cache(attempt_row_cache_config config = {}, row_prerenderer prerender = {});
   attempt_row_cache(const attempt_row_cache&) = delete;
   attempt_row_cache& operator=(const attempt_row_cache&) = delete;
 
   bool enabled() const noexcept { return config_.max_bytes > 0; }
   /// A copy of `row` to store (cached_attempt::copy_of with this cache's prerender).
-  entry_ptr copy(const delivery_attempt_view& row) const { return cached_attempt::copy_of(row, config_.prerender); }
+  entry_ptr copy(const delivery_attempt_view& row) const { return cached_attempt::copy_of(row, prerender_); }
 
   /// The row stored under `key` if it is live and belongs to `tenant`, else null.
   entry_ptr find(const row_version_key& key, const tenant_id& tenant, clock::time_point now);
@@ -186,6 +185,7 @@ class attempt_row_cache {
   void erase(entry_map::iterator it) noexcept;
 
   attempt_row_cache_config config_;
+  row_prerenderer prerender_;
   entry_map entries_;
   std::list<row_version_key> order_;  // most recently used first
   std::size_t bytes_ = 0;
