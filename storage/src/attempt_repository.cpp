@@ -633,7 +633,8 @@ attempt_rows::attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> ro
   views_.reserve(cached_.size());
   for (const auto& row : cached_) {
     views_.push_back(row->view);
-    payload_bytes_ += row->values.size();  // its values, copied into one buffer
+    // Its values, copied into one buffer, or the bytes that stand for them.
+    payload_bytes_ += row->prerendered.empty() ? row->values.size() : row->prerendered.size();
   }
 }
 

@@ -27,13 +27,35 @@ bool row_version_key::from_wire(std::string_view tableoid, std::string_view ctid
   return true;
 }
 
+delivery_attempt_view placing_fields(const delivery_attempt_view& row) noexcept {
+  delivery_attempt_view kept;
+  kept.id = row.id;
+  kept.org_id = row.org_id;
+  kept.env_id = row.env_id;
+  kept.connection_id = row.connection_id;
+  kept.destination_id = row.destination_id;
+  kept.created_at = row.created_at;
+  return kept;
+}
+
 std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_attempt_view& row,
                                                               const row_prerenderer& prerender) {
   auto copy = std::make_shared<cached_attempt>();
-  copy->view = row;
-  copy->view.connection_name.reset();
-  copy->view.destination_name.reset();
-  const std::size_t total = value_bytes(row);
+  if (prerender) {
+    delivery_attempt_view unnamed = row;
+    unnamed.connection_name.reset();
+    unnamed.destination_name.reset();
+    copy->prerendered = prerender(unnamed);
+    // The prerendered bytes stand for the row's other fields: keeping those
+    // too would double what a row costs (3.2 KB instead of 2.3 KB per bench
+    // row), for nobody to read.
+    copy->view = placing_fields(row);
+  } else {
+    copy->view = row;
+    copy->view.connection_name.reset();
+    copy->view.destination_name.reset();
+  }
+  const std::size_t total = value_bytes(copy->view);
   // One buffer for all values (reserved once, so it never moves), the views
   // pointed into it.
   copy->values.reserve(total);
@@ -46,7 +68,6 @@ std::shared_ptr<const cached_attempt> cached_attempt::copy_of(const delivery_att
     if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::string_view>) s = keep(s);
     else if (s) s = keep(*s);
   });
-  if (prerender) copy->prerendered = prerender(copy->view);
   copy->charge = total + copy->prerendered.size() + entry_overhead;
   return copy;
 }

@@ -76,6 +76,57 @@ BOOST_AUTO_TEST_CASE(a_copy_owns_its_values) {
   BOOST_TEST(!copy->view.connection_name);  // names are never cached here
 }
 
+// With a prerender, the row is kept as its bytes plus what identifies and
+// places it (names, cursors, the tenant guard): nothing else is copied, so a
+// row costs its prerendered bytes instead of those and its values.
+BOOST_AUTO_TEST_CASE(a_row_kept_prerendered_keeps_only_its_placing_fields) {
+  std::string big(4000, 'b');
+  storage::delivery_attempt_view v;
+  v.id = "da_1";
+  v.org_id = "org_a";
+  v.env_id = "env_a";
+  v.event_id = "evt_1";
+  v.connection_id = "conn_1";
+  v.destination_id = "dest_1";
+  v.request_url = "https://example.test/hook";
+  v.request_method = "POST";
+  v.request_headers = big;
+  v.response_body = big;
+  v.response_status = 200;
+  v.status = "success";
+  v.created_at = 1700000000123456;
+  v.attempt_number = 2;
+  v.connection_name = std::string_view("named");
+  std::size_t seen_names = 0;
+  const storage::row_prerenderer prerender = [&](const storage::delivery_attempt_view& r) {
+    seen_names += r.connection_name.has_value();
+    return std::string(r.id) + "|" + std::string(r.status) + "|" + std::to_string(r.response_body->size());
+  };
+  const auto kept = storage::cached_attempt::copy_of(v, prerender);
+  BOOST_TEST(kept->prerendered == "da_1|success|4000");  // made from the whole row
+  BOOST_TEST(seen_names == 0u);                          // without its names
+  big.assign(big.size(), '?');                           // the copy owns what it keeps
+  const auto& k = kept->view;
+  BOOST_TEST(k.id == "da_1");
+  BOOST_TEST(k.org_id == "org_a");
+  BOOST_TEST(k.env_id == "env_a");
+  BOOST_TEST(k.connection_id == "conn_1");
+  BOOST_TEST(k.destination_id == "dest_1");
+  BOOST_TEST(k.created_at == v.created_at);
+  BOOST_TEST(k.event_id.empty());
+  BOOST_TEST(k.status.empty());
+  BOOST_TEST(k.request_url.empty());
+  BOOST_TEST(!k.request_headers);
+  BOOST_TEST(!k.response_body);
+  BOOST_TEST(!k.response_status);
+  BOOST_TEST(!k.attempt_number);
+  BOOST_TEST(!k.connection_name);
+  BOOST_TEST(kept->values == "da_1org_aenv_aconn_1dest_1");
+  const auto whole = storage::cached_attempt::copy_of(v);
+  BOOST_TEST(whole->view.status == "success");
+  BOOST_TEST(kept->charge + 8000 <= whole->charge);
+}
+
 BOOST_AUTO_TEST_CASE(a_row_is_found_only_for_its_own_tenant_and_within_its_ttl) {
   storage::attempt_row_cache cache({.max_bytes = 1 << 20, .ttl = 100ms});
   const auto t0 = storage::attempt_row_cache::clock::now();

@@ -157,8 +157,10 @@ class attempt_rows {
   /// Rows kept by a row cache, in page order (they stay alive with these rows).
   explicit attempt_rows(std::vector<std::shared_ptr<const cached_attempt>> rows);
   int size() const noexcept { return static_cast<int>(views_.size()); }
+  /// A visible row (only its placing_fields if it has prerendered bytes).
   const delivery_attempt_view& operator[](int row) const noexcept { return views_[static_cast<std::size_t>(row)]; }
-  /// Bytes of all values of the visible rows: lets a renderer size its buffer once.
+  /// Bytes of all values of the visible rows (of a row kept prerendered: its
+  /// prerendered bytes): lets a renderer size its buffer once.
   std::size_t payload_bytes() const noexcept { return payload_bytes_; }
 
   std::string_view connection_id(int row) const noexcept { return (*this)[row].connection_id; }
@@ -166,7 +168,8 @@ class attempt_rows {
   /// Sets the names `operator[]` reports for a visible row.
   void set_route_names(int row, route_name connection, route_name destination);
   /// For a row listed from a row cache, what its prerender made of it (see
-  /// attempt_row_cache's constructor); empty otherwise.
+  /// attempt_row_cache's constructor); empty otherwise. A row that has these
+  /// bytes holds only its placing_fields in its view.
   std::string_view prerendered(int row) const noexcept;
 
  private:

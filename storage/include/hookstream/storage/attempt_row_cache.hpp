@@ -7,9 +7,9 @@
 // identity (a few dozen bytes: pgbench measured that statement at about 0.55x
 // of the bare page's database CPU), takes the rows it holds from here, and
 // reads in full only the rows it lacks, by primary key (list_attempts). A row
-// may also keep bytes made from it once, as it is stored (`prerender`: the
-// server keeps its JSON), so that a page of cached rows is neither decoded nor
-// rendered again.
+// may instead be kept as bytes made from it once, as it is stored (`prerender`:
+// the server keeps its JSON), so that a page of cached rows is neither decoded
+// nor rendered again.
 //
 // Key: the row version's physical identity, (tableoid, ctid, xmin) as the
 // database returns them, plus the field cap the row was read with. An UPDATE
@@ -74,16 +74,24 @@ struct row_version_key {
   friend bool operator==(const row_version_key&, const row_version_key&) = default;
 };
 
+/// The fields that identify and place a row, all a page needs of a row beyond
+/// its prerendered bytes: id, org_id, env_id, connection_id, destination_id
+/// (the route names are looked up by them) and created_at (cursors); every
+/// other field of the result is empty or null. Views `row`'s memory.
+delivery_attempt_view placing_fields(const delivery_attempt_view& row) noexcept;
+
 /// One cached row: its values, owned, and the view `attempt_rows` shows
 /// (without names: those come from route_name_cache on every page).
 struct cached_attempt {
   std::string values;
+  /// The whole row; or, when it was kept prerendered, only its placing_fields.
   delivery_attempt_view view;
-  std::string prerendered;  ///< what the cache's prerender made of `view` (empty without one)
+  std::string prerendered;  ///< what the cache's prerender made of the row (empty without one)
   std::size_t charge = 0;   ///< bytes counted against max_bytes
 
-  /// Copies `row` (its route names are not copied), with what `prerender`
-  /// makes of the copy, if given.
+  /// Copies `row` without its route names. With a `prerender`, keeps what it
+  /// makes of the row (names left out) and, of the row's values, only its
+  /// placing_fields: the prerendered bytes stand for the rest.
   static std::shared_ptr<const cached_attempt> copy_of(const delivery_attempt_view& row,
                                                        const row_prerenderer& prerender = {});
 };
@@ -94,9 +102,11 @@ class attempt_row_cache {
   using entry_ptr = std::shared_ptr<const cached_attempt>;
 
   /// `prerender`, optional, is called once as a row is stored (without its
-  /// route names), on the cache's executor; what it returns is kept with the
-  /// row and handed back by attempt_rows::prerendered whenever the row is
-  /// listed from here. hookstream-server keeps each row's JSON up to its names
+  /// route names), on the cache's executor; what it returns is kept in place
+  /// of the row's values and handed back by attempt_rows::prerendered whenever
+  /// the row is listed from here. Such a row's view then holds only its
+  /// placing_fields: whoever gives a prerender reads the rest from its bytes.
+  /// hookstream-server keeps each row's JSON up to its names
   /// (server/attempt_json.hpp), so that a cached row is copied into a page
   /// rather than rendered again.
   explicit attempt_row_cache(attempt_row_cache_config config = {}, row_prerenderer prerender = {});
