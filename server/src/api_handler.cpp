@@ -65,7 +65,8 @@ struct api_handler::state {
         // replayed up to the position the live tail (on the primary) reached.
         stream(router.primary(), config),
         metrics(m),
-        registry(r) {}
+        registry(r),
+        gate(config.active_requests_per_connection * router.primary().config().max_size) {}
 
   // Not a coroutine: takes the state now, while the handler object surely
   // exists; the request then owns it until its answer. Only with `can_stream`
@@ -94,7 +95,8 @@ struct api_handler::state {
   asio::awaitable<http_response> readyz(const std::string& request_id);
   asio::awaitable<handler_result> serve_api(const http_request& req, const request_context& ctx,
                                             const storage::tenant_id* tenant, const endpoint_match& match,
-                                            std::string_view query, const std::string& request_id, bool can_stream);
+                                            std::string_view query, const std::string& request_id, bool can_stream,
+                                            clock::time_point arrived);
   // The tenant of the request's credential, or the answer that refuses it.
   asio::awaitable<std::variant<storage::tenant_id, http_response>> authenticate(const auth::request_credentials& creds,
                                                                                  const request_context& ctx,
@@ -113,6 +115,7 @@ struct api_handler::state {
   server_metrics* metrics;
   const metrics_registry* registry;
   std::atomic<std::size_t> in_flight{0};
+  admission_gate gate;
 };
 
 api_handler::api_handler(storage::connection_pool& pool, handler_config config, server_metrics* metrics,
@@ -206,6 +209,7 @@ asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state
     s.metrics->in_flight_delta(-1);
     s.metrics->observe_request(head.result_int(), clock::now() - started);
     s.metrics->publish_pool(s.router.primary().stats());
+    s.metrics->publish_admission(s.gate.active(), s.gate.waiting());
     s.metrics->publish_reads(s.router);
     s.metrics->publish_auth(s.authenticator.lookups());
     s.metrics->publish_row_cache(s.attempts.row_cache());
@@ -245,8 +249,14 @@ asio::awaitable<handler_result> api_handler::state::route(const http_request& re
     case endpoint::openapi: co_return make_response(http::status::ok, openapi_document(), request_id);
     case endpoint::list_attempts:
     case endpoint::stream_attempts:
-    case endpoint::get_attempt:
-      co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream);
+    case endpoint::get_attempt: {
+      // Its turn first, before the chain of frames below is made; the wait
+      // counts against the request's deadlines.
+      const auto arrived = clock::now();
+      auto pass = co_await gate.enter(arrived + config.acquire_timeout);
+      if (!pass) co_return server_busy_response(request_id);
+      co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream, arrived);
+    }
   }
   co_return error_response(http::status::not_found, "no such endpoint", request_id);
 }
@@ -270,7 +280,8 @@ asio::awaitable<http_response> api_handler::state::readyz(const std::string& req
 asio::awaitable<handler_result> api_handler::state::serve_api(const http_request& req, const request_context& ctx,
                                                               const storage::tenant_id* resolved,
                                                               const endpoint_match& match, std::string_view query,
-                                                              const std::string& request_id, bool can_stream) {
+                                                              const std::string& request_id, bool can_stream,
+                                                              clock::time_point arrived) {
   // 1. What the request alone decides: no credential, no database yet.
   std::optional<list_query> listing;
   std::optional<stream_query> streaming;
@@ -296,8 +307,8 @@ asio::awaitable<handler_result> api_handler::state::serve_api(const http_request
   if (!resolved && !auth::has_credentials(creds, authenticator.cookies_enabled()))
     co_return auth_failure_response(auth::auth_failure::missing_credential, request_id);
 
-  const auto deadline = clock::now() + config.request_timeout;
-  const request_scope scope{request_id, deadline, std::min(deadline, clock::now() + config.acquire_timeout)};
+  const auto deadline = arrived + config.request_timeout;
+  const request_scope scope{request_id, deadline, std::min(deadline, arrived + config.acquire_timeout)};
 
   // 2. Who is asking: the tenant the gateway resolved, or the credential's.
   storage::tenant_id tenant;

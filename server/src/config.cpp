@@ -123,6 +123,10 @@ const std::vector<option>& options() {
       {"pool-max-waiters", "HOOKSTREAM_POOL_MAX_WAITERS", "N",
        "requests per thread that may queue for a connection; more get 503 (default 4096)",
        count([](server_config& c) -> std::size_t& { return c.pool.max_waiters; }, 0, 1'000'000)},
+      {"active-requests-per-connection", "HOOKSTREAM_ACTIVE_REQUESTS_PER_CONNECTION", "N",
+       "API requests worked on at once per pooled connection; later ones wait their turn, within the acquire "
+       "timeout (default 4; 0 = no bound)",
+       count([](server_config& c) -> std::size_t& { return c.handler.active_requests_per_connection; }, 0, 1'000)},
       {"pool-max-connecting", "HOOKSTREAM_POOL_MAX_CONNECTING", "N",
        "connections per thread being opened at once (default 2)",
        count([](server_config& c) -> std::size_t& { return c.pool.max_connecting; }, 1, 1000)},

@@ -61,6 +61,10 @@ http_response error_response(http::status status, std::string_view message, cons
   return make_response(status, std::move(body), request_id);
 }
 
+http_response server_busy_response(const std::string& request_id) {
+  return unavailable("the server is busy; retry shortly", request_id);
+}
+
 http_response database_error_response(const storage::db_error& e, const std::string& request_id) {
   using storage::errc;
   // Abandoned work (the client hung up, or the server is shutting down): no one
@@ -70,7 +74,7 @@ http_response database_error_response(const storage::db_error& e, const std::str
   std::fprintf(stderr, "request %s: %s%s%s\n", request_id.c_str(), e.code.message().c_str(),
                e.message.empty() ? "" : ": ", e.message.c_str());
   if (e.code == errc::pool_exhausted || e.code == errc::acquire_timeout)
-    return unavailable("the server is busy; retry shortly", request_id);
+    return server_busy_response(request_id);
   if (e.code == errc::connection_failed || e.code == errc::pool_closed)
     return unavailable("the database is unavailable; retry shortly", request_id);
   if (e.code == errc::query_timeout)

@@ -157,6 +157,10 @@ std::string metrics_registry::render_prometheus() const {
     line(std::string("# TYPE ") + name + " " + type);
     line(std::string(name) + " " + std::to_string(sum(member)));
   };
+  gauge("hookstream_api_requests_active", "API requests holding a place to work (admission gate).",
+        &server_metrics::admission_active_);
+  gauge("hookstream_api_requests_waiting", "API requests waiting for a place to work (admission gate).",
+        &server_metrics::admission_waiting_);
   gauge("hookstream_db_pool_idle", "Idle database connections.", &server_metrics::pool_idle_);
   gauge("hookstream_db_pool_in_use", "Database connections on loan.", &server_metrics::pool_in_use_);
   gauge("hookstream_db_pool_waiting", "Requests waiting for a connection.", &server_metrics::pool_waiting_);

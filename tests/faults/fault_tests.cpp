@@ -17,6 +17,9 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <functional>
+
 using namespace hookstream;
 using namespace hookstream::faults;
 
@@ -49,10 +52,6 @@ std::vector<answer> run_load(unsigned short port, const std::string& key, std::v
   load.start();
   std::this_thread::sleep_for(duration);
   return load.stop();
-}
-
-std::size_t count_status(const std::vector<answer>& answers, unsigned status) {
-  return std::count_if(answers.begin(), answers.end(), [&](const answer& a) { return a.status == status; });
 }
 
 // Every answer was 200 (and there were some).
@@ -227,49 +226,109 @@ BOOST_AUTO_TEST_CASE(locked_table_with_short_deadlines) {
   BOOST_TEST(server.stop() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(pool_saturation_with_a_tiny_pool) {
-  environment env;
-  admin_session admin(env.cluster.url("postgres"));
-  server_process server(env.cluster.url(), server_args({"--threads", "1", "--pool-size", "1", "--pool-max-waiters",
-                                                        "4", "--acquire-timeout-ms", "300"}));
+namespace {
+
+// 16 keep-alive clients (5 ms between requests) on a 1-thread, 1-connection
+// server while the table is locked for 1.5 s (`meanwhile` runs on the test's
+// thread until the lock ends), then 1.5 s more. Every answer must be a 200 or
+// a 503 "busy" with Retry-After; the database must see at most 1 backend.
+struct saturation {
+  std::size_t answers = 0;
+  std::vector<double> busy_ms;  // latency of each 503
+  std::size_t ok_after = 0;     // 200s sent after the lock
+};
+saturation sixteen_clients_under_a_locked_table(environment& env, server_process& server,
+                                                const std::function<void(fault_clock::time_point)>& meanwhile) {
   for (int i = 0; i < 3; ++i) BOOST_TEST(http_get(server.port(), "/v1/delivery-attempts", env.api_key).status == 200u);
   const auto baseline = settled_census(server, env.cluster.port());
-
   backend_sampler sampler(env.cluster.url("postgres"));
   admin_session locker(env.cluster.url("postgres"));
   load_generator load(server.port(), env.api_key, {{.clients = 16, .pause = 5ms}});
   locker.exec("BEGIN; LOCK TABLE delivery_attempts IN ACCESS EXCLUSIVE MODE");
   load.start();
-  std::this_thread::sleep_for(1500ms);
+  meanwhile(fault_clock::now() + 1500ms);
   const auto released_at = fault_clock::now();
   locker.exec("COMMIT");
   std::this_thread::sleep_for(1500ms);
   const auto answers = load.stop();
   const auto sampled = sampler.stop();
 
-  std::size_t fast_503 = 0, waited_503 = 0, ok_after = 0;
-  std::vector<double> busy_ms;
+  saturation out;
+  out.answers = answers.size();
   for (const auto& a : answers) {
     BOOST_TEST_INFO("status " << a.status << " error " << a.error);
     BOOST_TEST((a.status == 200 || a.status == 503));
     if (a.status == 503) {
       check_error_answer(a, 503, "busy", true);
-      busy_ms.push_back(a.latency_ms());
-      if (a.latency_ms() < 50) ++fast_503;  // waiter queue full: refused at once
-      if (a.latency_ms() >= 250) ++waited_503;  // waited its 300 ms for a connection
+      out.busy_ms.push_back(a.latency_ms());
     }
-    if (a.status == 200 && a.sent > released_at) ++ok_after;
+    if (a.status == 200 && a.sent > released_at) ++out.ok_after;
   }
-  BOOST_TEST_MESSAGE("tiny pool: " << answers.size() << " answers, " << count_status(answers, 503) << " 503 (p50 "
-                                   << percentile(busy_ms, 50) << " ms, max " << percentile(busy_ms, 100) << " ms), "
-                                   << count_status(answers, 200) << " 200, at most " << sampled.max_backends
-                                   << " backend");
-  BOOST_TEST(fast_503 > 0u);
-  BOOST_TEST(waited_503 > 0u);
-  BOOST_TEST(percentile(busy_ms, 100) < 800.0);  // nothing waits much past the acquire timeout
-  BOOST_TEST(ok_after > 10u);
+  BOOST_TEST(percentile(out.busy_ms, 100) < 800.0);  // nothing waits much past the acquire timeout
+  BOOST_TEST(out.ok_after > 10u);
   BOOST_TEST(sampled.max_backends <= 1);
   expect_resources_back_to_baseline(server, env.cluster, baseline, 1);
+  return out;
+}
+
+std::size_t count_below(const std::vector<double>& values, double bound) {
+  return static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [&](double v) { return v < bound; }));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(pool_saturation_with_a_tiny_pool) {
+  environment env;
+  // The admission gate off: this is the pool's own waiter bound.
+  server_process server(env.cluster.url(),
+                        server_args({"--threads", "1", "--pool-size", "1", "--pool-max-waiters", "4",
+                                     "--acquire-timeout-ms", "300", "--active-requests-per-connection", "0"}));
+  const auto r = sixteen_clients_under_a_locked_table(env, server, [](auto until) { std::this_thread::sleep_until(until); });
+  BOOST_TEST_MESSAGE("tiny pool: " << r.answers << " answers, " << r.busy_ms.size() << " 503 (p50 "
+                                   << percentile(r.busy_ms, 50) << " ms, max " << percentile(r.busy_ms, 100)
+                                   << " ms), " << r.ok_after << " 200 after the lock");
+  BOOST_TEST(count_below(r.busy_ms, 50) > 0u);                       // waiter queue full: refused at once
+  BOOST_TEST(r.busy_ms.size() - count_below(r.busy_ms, 250) > 0u);  // waited its 300 ms for a connection
+  BOOST_TEST(server.stop() == 0);
+}
+
+// The admission gate under a locked table: 2 places (1 connection x 2), 16
+// clients. The others wait their turn, each up to its acquire deadline, then
+// get 503 busy: none is refused at once, the pool's queue never holds more than
+// the gate lets through, and /healthz never waits behind them.
+BOOST_AUTO_TEST_CASE(admission_gate_under_a_locked_table) {
+  environment env;
+  server_process server(env.cluster.url(),
+                        server_args({"--threads", "1", "--pool-size", "1", "--active-requests-per-connection", "2",
+                                     "--acquire-timeout-ms", "300"}));
+  // Meanwhile: the probe, and the queues as /metrics publishes them.
+  std::vector<double> healthz_ms;
+  double max_active = 0, max_waiting = 0, max_pool_waiting = 0;
+  const auto r = sixteen_clients_under_a_locked_table(env, server, [&](auto until) {
+    std::this_thread::sleep_for(400ms);  // past the first acquire deadlines: the gate is full and queued
+    while (fault_clock::now() < until) {
+      const auto probe = http_get(server.port(), "/healthz", "");
+      BOOST_TEST(probe.status == 200u);
+      healthz_ms.push_back(probe.latency_ms());
+      max_active = std::max(max_active, metric(server.port(), "hookstream_api_requests_active"));
+      max_waiting = std::max(max_waiting, metric(server.port(), "hookstream_api_requests_waiting"));
+      max_pool_waiting = std::max(max_pool_waiting, metric(server.port(), "hookstream_db_pool_waiting"));
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  BOOST_TEST_MESSAGE("admission gate: " << r.answers << " answers, " << r.busy_ms.size() << " 503 (p50 "
+                                        << percentile(r.busy_ms, 50) << " ms, max " << percentile(r.busy_ms, 100)
+                                        << " ms), /healthz max " << percentile(healthz_ms, 100) << " ms over "
+                                        << healthz_ms.size() << " probes; seen at most " << max_active
+                                        << " active, " << max_waiting << " waiting, " << max_pool_waiting
+                                        << " waiting for the connection");
+  BOOST_TEST(r.busy_ms.size() >= 16u);
+  BOOST_TEST(count_below(r.busy_ms, 250) == 0u);  // every one waited its turn, up to its deadline
+  BOOST_TEST(healthz_ms.size() >= 5u);
+  BOOST_TEST(percentile(healthz_ms, 100) < 200.0);  // never queued behind them (their wait is 300 ms)
+  BOOST_TEST(max_active == 2.0);
+  BOOST_TEST(max_waiting >= 8.0);
+  BOOST_TEST(max_pool_waiting <= 1.0);  // 2 places: one on the connection, one waiting for it
   BOOST_TEST(server.stop() == 0);
 }
 

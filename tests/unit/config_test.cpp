@@ -18,12 +18,13 @@ using namespace std::chrono_literals;
 namespace {
 
 // Every environment variable the parser reads.
-constexpr std::array<const char*, 22> config_env_vars{
+constexpr std::array<const char*, 23> config_env_vars{
     "HOOKSTREAM_LISTEN",
     "DATABASE_URL",
     "HOOKSTREAM_THREADS",
     "HOOKSTREAM_POOL_SIZE",
     "HOOKSTREAM_POOL_MAX_WAITERS",
+    "HOOKSTREAM_ACTIVE_REQUESTS_PER_CONNECTION",
     "HOOKSTREAM_POOL_MAX_CONNECTING",
     "HOOKSTREAM_CONNECT_TIMEOUT_MS",
     "HOOKSTREAM_ACQUIRE_TIMEOUT_MS",
@@ -238,6 +239,17 @@ BOOST_AUTO_TEST_CASE(row_cache_options_reach_the_handler) {
   BOOST_TEST(c.handler.row_cache.max_bytes == 0u);
   BOOST_TEST(c.handler.row_cache.ttl.count() == 250);
   BOOST_TEST(!hs::parse_server_config({"--database-url=db", "--row-cache-bytes=-1"}).config);
+}
+
+BOOST_AUTO_TEST_CASE(active_requests_per_connection_reaches_the_handler) {
+  BOOST_TEST(parsed({"--database-url=db"}).handler.active_requests_per_connection == 4u);
+  BOOST_TEST(parsed({"--database-url=db", "--active-requests-per-connection=0"}).handler.active_requests_per_connection ==
+             0u);
+  BOOST_TEST(parsed({"--database-url=db", "--active-requests-per-connection=16"}).handler.active_requests_per_connection ==
+             16u);
+  for (const char* bad : {"--active-requests-per-connection=-1", "--active-requests-per-connection=1001",
+                          "--active-requests-per-connection=four"})
+    BOOST_TEST(!hs::parse_server_config({"--database-url=db", bad}).config, bad);
 }
 
 BOOST_AUTO_TEST_CASE(flags) {

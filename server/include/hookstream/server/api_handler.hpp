@@ -62,6 +62,7 @@
 #pragma once
 
 #include <hookstream/auth/authenticator.hpp>
+#include <hookstream/server/admission_gate.hpp>
 #include <hookstream/server/http_types.hpp>
 #include <hookstream/server/live_tail.hpp>
 #include <hookstream/server/metrics.hpp>
@@ -85,8 +86,15 @@
 namespace hookstream::server {
 
 struct handler_config {
-  /// Longest wait for a pooled connection before answering 503.
+  /// Longest wait for a pooled connection before answering 503; it includes
+  /// the wait for a place among the active requests (max_active_requests).
   std::chrono::milliseconds acquire_timeout{1000};
+  /// API requests (listings, single attempts, opening a live tail) this
+  /// handler works on at once, per connection of its primary pool (max_size);
+  /// later ones wait their turn, in arrival order, within acquire_timeout (see
+  /// admission_gate.hpp). Health, readiness, metrics and the OpenAPI document
+  /// never wait. 0: no bound.
+  std::size_t active_requests_per_connection = 4;
   /// Budget for all database work of one request (answer 504 past it).
   std::chrono::milliseconds request_timeout{10000};
   /// Key of the cursors' MAC (>= 16 bytes). Every handler that may see another's

@@ -30,6 +30,10 @@ http_response make_response(boost::beast::http::status status, std::string body,
 http_response error_response(boost::beast::http::status status, std::string_view message,
                              const std::string& request_id);
 
+/// 503 "the server is busy; retry shortly", with Retry-After: no place for the
+/// request's work within its acquire deadline.
+http_response server_busy_response(const std::string& request_id);
+
 /// 503 (pool saturated, database unreachable, shutting down) with Retry-After,
 /// 504 (deadline), 500 (anything else). Logs the database's message.
 http_response database_error_response(const storage::db_error& error, const std::string& request_id);

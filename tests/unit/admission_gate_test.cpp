@@ -1,0 +1,139 @@
+// server::admission_gate on a real io_context: places handed out at once up to
+// the bound, then in arrival order; deadlines and cancellation end a wait
+// without losing a place.
+#include <hookstream/server/admission_gate.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using hookstream::server::admission_gate;
+
+namespace {
+
+// Requests that enter one gate and keep their pass until the test drops it.
+struct requests {
+  asio::io_context io;
+  // Keeps poll() working once all coroutines are parked.
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  admission_gate gate;
+  std::vector<std::optional<admission_gate::pass>> passes;
+  std::vector<int> admitted;       // in the order they got a pass
+  std::vector<int> refused;        // deadline passed first
+  std::vector<int> cancelled;      // their wait threw operation_aborted
+  explicit requests(std::size_t max_active, int count) : gate(max_active), passes(static_cast<std::size_t>(count)) {}
+
+  asio::awaitable<void> request(int i, admission_gate::clock::duration patience) {
+    try {
+      auto pass = co_await gate.enter(admission_gate::clock::now() + patience);
+      if (!pass) {
+        refused.push_back(i);
+        co_return;
+      }
+      admitted.push_back(i);
+      passes[static_cast<std::size_t>(i)].emplace(std::move(*pass));
+    } catch (const boost::system::system_error& e) {
+      if (e.code() == asio::error::operation_aborted) cancelled.push_back(i);
+    }
+  }
+  void start(int i, admission_gate::clock::duration patience = 10s) {
+    asio::co_spawn(io, request(i, patience), asio::detached);
+    io.poll();
+  }
+  void drop(int i) {
+    passes[static_cast<std::size_t>(i)].reset();
+    io.poll();
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(admission_gate_suite)
+
+BOOST_AUTO_TEST_CASE(places_go_at_once_up_to_the_bound_then_in_arrival_order) {
+  requests r(2, 5);
+  for (int i = 0; i < 5; ++i) r.start(i);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.active() == 2u);
+  BOOST_TEST(r.gate.waiting() == 3u);
+  r.drop(1);
+  r.drop(0);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1, 2, 3}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.active() == 2u);  // handed over, never freed in between
+  BOOST_TEST(r.gate.waiting() == 1u);
+  for (int i : {2, 3, 4}) r.drop(i);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1, 2, 3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.active() == 0u);
+  BOOST_TEST(r.gate.waiting() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_past_its_deadline_gets_nothing_and_costs_no_place) {
+  requests r(1, 3);
+  r.start(0);
+  r.start(1, 20ms);
+  r.start(2);
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (r.refused.empty() && std::chrono::steady_clock::now() < until) r.io.run_one_for(50ms);
+  BOOST_TEST(r.refused == (std::vector<int>{1}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.waiting() == 1u);
+  r.drop(0);  // the place skips the one that left and goes to 2
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 2}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.active() == 1u);
+  r.drop(2);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_wait_throws_and_gives_up_its_turn) {
+  requests r(1, 3);
+  r.start(0);
+  asio::cancellation_signal hang_up;
+  asio::co_spawn(r.io, r.request(1, 10s), asio::bind_cancellation_slot(hang_up.slot(), asio::detached));
+  r.io.poll();
+  r.start(2);
+  BOOST_TEST(r.gate.waiting() == 2u);
+  hang_up.emit(asio::cancellation_type::terminal);
+  r.io.poll();
+  BOOST_TEST(r.cancelled == (std::vector<int>{1}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.waiting() == 1u);
+  r.drop(0);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 2}), boost::test_tools::per_element());
+  r.drop(2);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_place_handed_over_as_the_deadline_passes_is_kept) {
+  requests r(1, 2);
+  r.start(0);
+  r.start(1, 1ms);
+  std::this_thread::sleep_for(10ms);  // 1's deadline has passed; the loop has not seen it yet
+  r.drop(0);                           // hands the place to 1 all the same
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(r.refused.empty());
+  BOOST_TEST(r.gate.active() == 1u);
+  r.drop(1);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(zero_means_no_bound) {
+  requests r(0, 100);
+  for (int i = 0; i < 100; ++i) r.start(i);
+  BOOST_TEST(r.admitted.size() == 100u);
+  BOOST_TEST(r.gate.waiting() == 0u);
+  for (int i = 0; i < 100; ++i) r.drop(i);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
