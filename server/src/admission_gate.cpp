@@ -22,10 +22,7 @@ admission_gate::~admission_gate() = default;
 
 asio::awaitable<std::optional<admission_gate::pass>> admission_gate::enter(clock::time_point deadline) {
   // A free place is never left while others wait: release hands it over.
-  if (max_active_ == 0 || active_ < max_active_) {
-    ++active_;
-    co_return pass(this);
-  }
+  if (auto now = try_enter()) co_return std::move(*now);
   auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
   w->timer.expires_at(deadline);
   queue_.push_back(w);

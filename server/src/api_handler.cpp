@@ -253,8 +253,12 @@ asio::awaitable<handler_result> api_handler::state::route(const http_request& re
       // Its turn first, before the chain of frames below is made; the wait
       // counts against the request's deadlines.
       const auto arrived = clock::now();
-      auto pass = co_await gate.enter(arrived + config.acquire_timeout);
-      if (!pass) co_return server_busy_response(request_id);
+      auto pass = gate.try_enter();
+      if (!pass) {
+        auto waited = co_await gate.enter(arrived + config.acquire_timeout);
+        if (!waited) co_return server_busy_response(request_id);
+        pass.emplace(std::move(*waited));
+      }
       co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream, arrived);
     }
   }

@@ -69,6 +69,7 @@ BOOST_AUTO_TEST_CASE(places_go_at_once_up_to_the_bound_then_in_arrival_order) {
   BOOST_TEST(r.admitted == (std::vector<int>{0, 1}), boost::test_tools::per_element());
   BOOST_TEST(r.gate.active() == 2u);
   BOOST_TEST(r.gate.waiting() == 3u);
+  BOOST_TEST(!r.gate.try_enter());  // full: no cutting in line either
   r.drop(1);
   r.drop(0);
   BOOST_TEST(r.admitted == (std::vector<int>{0, 1, 2, 3}), boost::test_tools::per_element());
@@ -76,6 +77,12 @@ BOOST_AUTO_TEST_CASE(places_go_at_once_up_to_the_bound_then_in_arrival_order) {
   BOOST_TEST(r.gate.waiting() == 1u);
   for (int i : {2, 3, 4}) r.drop(i);
   BOOST_TEST(r.admitted == (std::vector<int>{0, 1, 2, 3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.active() == 0u);
+  {
+    auto now = r.gate.try_enter();
+    BOOST_TEST(now.has_value());
+    BOOST_TEST(r.gate.active() == 1u);
+  }
   BOOST_TEST(r.gate.active() == 0u);
   BOOST_TEST(r.gate.waiting() == 0u);
 }

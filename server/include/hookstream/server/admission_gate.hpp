@@ -56,6 +56,14 @@ class admission_gate {
     admission_gate* gate_;
   };
 
+  /// A pass if fewer than `max_active` are out (none is then waiting), else
+  /// nullopt. Not a coroutine: the common case costs no frame.
+  std::optional<pass> try_enter() noexcept {
+    if (max_active_ != 0 && active_ >= max_active_) return std::nullopt;
+    ++active_;
+    return pass(this);
+  }
+
   /// A pass at once if fewer than `max_active` are out, else after the requests
   /// that came before; nullopt if `deadline` passes first. Cancelling the
   /// awaiting coroutine (e.g. its client hung up) ends the wait with
