@@ -4,7 +4,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
 
 namespace hookstream::server {
 namespace asio = boost::asio;
@@ -27,13 +26,13 @@ asio::awaitable<std::optional<admission_gate::pass>> admission_gate::enter(clock
   w->timer.expires_at(deadline);
   queue_.push_back(w);
   ++waiting_;
-  auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  // Ends at the deadline, at the hand-over, or when the coroutine is cancelled.
+  co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   // Admitted counts first: the deadline may have fired in the same turn as
   // the hand-over, and the place must not be lost.
   if (w->admitted) co_return pass(this);
   w->gone = true;
   --waiting_;
-  if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec, "admission wait cancelled");
   co_return std::nullopt;
 }
 

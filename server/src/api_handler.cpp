@@ -256,7 +256,7 @@ asio::awaitable<handler_result> api_handler::state::route(const http_request& re
       auto pass = gate.try_enter();
       if (!pass) {
         auto waited = co_await gate.enter(arrived + config.acquire_timeout);
-        if (!waited) co_return server_busy_response(request_id);
+        if (!waited) co_return server_busy_response(request_id);  // (or its client left: read by nobody)
         pass.emplace(std::move(*waited));
       }
       co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream, arrived);

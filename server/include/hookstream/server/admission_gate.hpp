@@ -65,10 +65,9 @@ class admission_gate {
   }
 
   /// A pass at once if fewer than `max_active` are out, else after the requests
-  /// that came before; nullopt if `deadline` passes first. Cancelling the
-  /// awaiting coroutine (e.g. its client hung up) ends the wait with
-  /// boost::system::system_error (operation_aborted), and the request gives
-  /// up its turn.
+  /// that came before; nullopt if `deadline` passes first, or if the awaiting
+  /// coroutine is cancelled (its client hung up): the request then gives up
+  /// its turn. Never throws for either: neither is an error of the server's.
   boost::asio::awaitable<std::optional<pass>> enter(clock::time_point deadline);
 
   std::size_t active() const noexcept { return active_; }
