@@ -18,7 +18,10 @@
 // `handler_config::live_tail` (one hub per process, see live_tail.hpp); without
 // it the stream route answers 503.
 //
-// Order of work for the API routes, cheapest refusal first:
+// Order of work for the API routes, once it is their turn (at most
+// active_requests_per_connection x the primary pool's size at once; later ones
+// wait in arrival order, up to their acquire deadline, then 503: see
+// admission_gate.hpp), cheapest refusal first:
 //   1. the request alone: route, method, query string, cursor shape (400/404/405);
 //   2. the credential: from the handler's cache, else one database look-up,
 //      throttled per client address when look-ups keep failing (401/403/429);
@@ -26,7 +29,8 @@
 //   3. the org's rate limit (429), then the cursor's signature for this tenant;
 //   4. the database, on a pooled connection that is given back before the
 //      answer is rendered.
-// A malformed request therefore never waits for, or holds, a connection.
+// A malformed request therefore never waits for, or holds, a connection (it
+// may wait its turn like any other).
 //
 // Authenticated answers carry RateLimit-Limit/-Remaining/-Reset. Every answer
 // carries `X-Request-Id` (a well-formed incoming one is kept); every error has
