@@ -91,7 +91,7 @@ namespace hookstream::server {
 
 struct handler_config {
   /// Longest wait for a pooled connection before answering 503; it includes
-  /// the wait for a place among the active requests (max_active_requests).
+  /// the wait for a place among the active requests (active_requests_per_connection).
   std::chrono::milliseconds acquire_timeout{1000};
   /// API requests (listings, single attempts, opening a live tail) this
   /// handler works on at once, per connection of its primary pool (max_size);

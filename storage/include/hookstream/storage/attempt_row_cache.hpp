@@ -49,7 +49,7 @@
 
 namespace hookstream::storage {
 
-/// Makes the bytes a row keeps next to its values (see the attempt_row_cache constructor).
+/// Makes the bytes a row is kept as, in place of its values (see the attempt_row_cache constructor).
 using row_prerenderer = std::function<std::string(const delivery_attempt_view&)>;
 
 struct attempt_row_cache_config {
