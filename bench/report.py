@@ -116,16 +116,19 @@ ratios = os.path.join(a.out, "raw", "filter-ratios.txt")
 if os.path.exists(ratios):
     lines += ["Several values and time ranges, same run: " +
               "; ".join(l.strip() for l in open(ratios) if l.strip()) + ".", ""]
-# The first page against its bare page, and 1,024 connections against 16, in
-# alternated rounds (bench/run's alternated_ceilings).
+# The first page, one connection and the cursor walk against their bare pages,
+# and 1,024 connections against 16, in alternated rounds (bench/run's
+# alternated_ceilings).
 alternated = os.path.join(raw, "alternated-ceilings.txt")
 if os.path.exists(alternated):
     lines += [l.strip() for l in open(alternated) if l.strip()] + [""]
 open_loop = next((s for s in scenarios if s["scenario"].startswith("open_loop_")), None)
 if open_loop:
     l = open_loop["latency_ms"]
-    lines += [f"Open loop at half the first page's throughput ({open_loop['scenario'][10:]}): p99 {fmt(l['p99'])} ms, "
-              f"p99.9 {fmt(l['p999'])} ms.", ""]
+    rate = os.path.join(raw, "open-loop-rate.txt")
+    basis = f" ({open(rate).readline().strip()})" if os.path.exists(rate) else ""
+    lines += [f"Open loop at half the first page's throughput{basis}, {open_loop['scenario'][10:]}: "
+              f"p99 {fmt(l['p99'])} ms, p99.9 {fmt(l['p999'])} ms.", ""]
 c16 = next((s for s in scenarios if s["scenario"] == "concurrency_16"), None)
 c1024 = next((s for s in scenarios if s["scenario"] == "concurrency_1024"), None)
 if c16 and c1024:
