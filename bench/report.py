@@ -116,9 +116,9 @@ ratios = os.path.join(a.out, "raw", "filter-ratios.txt")
 if os.path.exists(ratios):
     lines += ["Several values and time ranges, same run: " +
               "; ".join(l.strip() for l in open(ratios) if l.strip()) + ".", ""]
-# The first page, one connection and the cursor walk against their bare pages,
-# and 1,024 connections against 16, in alternated rounds (bench/run's
-# alternated_ceilings).
+# The first page, one connection, the event filter and the cursor walk against
+# their bare pages, and 1,024 connections against 16, in alternated rounds
+# (bench/run's alternated_ceilings).
 alternated = os.path.join(raw, "alternated-ceilings.txt")
 if os.path.exists(alternated):
     lines += [l.strip() for l in open(alternated) if l.strip()] + [""]
