@@ -1,17 +1,15 @@
 #include <hookstream/server/response_head.hpp>
 
-#include <boost/beast/http/status.hpp>
-
 #include <string_view>
 
 namespace hookstream::server {
-namespace http = boost::beast::http;
 
 bool needs_serializer(const http_response& response) noexcept { return response.chunked(); }
 
 std::string response_head(const http_response& response) {
   const std::string_view reason = response.reason();
-  std::size_t size = 17 + reason.size() + 2;  // "HTTP/x.y NNN " + reason + CRLF, then the blank line
+  // "HTTP/x.y NNN " (13 bytes), the reason, CRLF, the fields, then a blank line's CRLF.
+  std::size_t size = 13 + reason.size() + 2 + 2;
   for (const auto& f : response) size += f.name_string().size() + 2 + f.value().size() + 2;
 
   std::string head;
