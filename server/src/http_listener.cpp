@@ -42,6 +42,15 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// A completion condition that offers the socket all that is left at each step,
+// as beast's serializer does. asio's own conditions offer at most 64 KiB a
+// step, which cost an 83 KB first page a second sendmsg.
+struct all_that_is_left {
+  std::size_t operator()(const boost::system::error_code& ec, std::size_t) const noexcept {
+    return ec ? 0 : std::numeric_limits<std::size_t>::max();
+  }
+};
+
 // The transport side of one streamed response (see http_types.hpp).
 class stream_writer final : public body_stream {
  public:
@@ -64,7 +73,7 @@ class stream_writer final : public body_stream {
     // An empty cancellation slot: the body's cancellation (a stop request) must
     // not cut a write in half; the deadline bounds it instead.
     auto [ec, written] = co_await asio::async_write(
-        stream_, buffers_, asio::bind_cancellation_slot(asio::cancellation_slot(), use_tuple));
+        stream_, buffers_, all_that_is_left{}, asio::bind_cancellation_slot(asio::cancellation_slot(), use_tuple));
     stream_.expires_never();
     if (ec) failed_ = true;
     co_return ec;
@@ -136,13 +145,7 @@ asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write_respon
   if (needs_serializer(response)) co_return co_await http::async_write(stream, response, use_tuple);
   const std::string head = response_head(response);
   const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(response.body())};
-  // Offers the socket all that is left at each step, as beast's serializer
-  // does: asio's own completion conditions offer at most 64 KiB a step, which
-  // cost an 83 KB first page a second sendmsg.
-  const auto all_that_is_left = [](const boost::system::error_code& ec, std::size_t) -> std::size_t {
-    return ec ? 0 : std::numeric_limits<std::size_t>::max();
-  };
-  co_return co_await asio::async_write(stream, pieces, all_that_is_left, use_tuple);
+  co_return co_await asio::async_write(stream, pieces, all_that_is_left{}, use_tuple);
 }
 
 std::string request_id_of(const http_request& req) {
