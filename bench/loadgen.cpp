@@ -765,6 +765,13 @@ int run_load(const options& opt) {
   const double body_mean = total.responses ? static_cast<double>(total.body_bytes) / total.responses : 0.0;
   const double wire_mean = total.responses ? static_cast<double>(total.wire_bytes) / total.responses : 0.0;
   const auto& h = total.hist;
+  // The load generator's own CPU over its whole run (connecting and any
+  // warm-up included): on a machine it shares with the server and the
+  // database, what it spends is taken from them.
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 
   // Human summary.
   std::ostringstream s;
@@ -815,7 +822,8 @@ int run_load(const options& opt) {
       << ",\"wire_bytes_per_response_mean\":" << fixed(wire_mean, 1) << ",\"threads\":" << threads
       << ",\"warmup_s\":" << fixed(opt.warmup_s, 3) << ",\"urls\":" << urls.size()
       << ",\"reconnects\":" << total.reconnects << ",\"check_every\":" << opt.check_every
-      << ",\"interrupted\":" << (interrupted_at.load() ? "true" : "false") << "}\n";
+      << ",\"interrupted\":" << (interrupted_at.load() ? "true" : "false") << ",\"cpu_s\":" << fixed(cpu_s, 3)
+      << "}\n";
     if (*opt.json_out == "-") {
       std::cout << j.str() << std::flush;
     } else {
