@@ -100,26 +100,37 @@ lines = [f"# hookstream bench — {doc['date']}", "",
          f"named otherwise; every response's status and framing checked, every {check_every}th parsed in full "
          "(JSON, row count).", "",
          "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | statement ceiling | ratio | bare page | ratio to bare "
-         "| server µs/req | DB µs/req | DB vs bare | load gen µs/req | machine busy % | other % | peak RSS MB |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "| server µs/req | DB µs/req | DB vs bare | load gen µs/req | peak RSS MB |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for s in scenarios:
     l = s["latency_ms"]
     lines.append(f"| {s['scenario']} | {fmt(s['rps'])} | {fmt(l['p50'])} | {fmt(l['p99'])} | {fmt(l['p999'])} | "
                  f"{s['errors']} | {fmt(s.get('ceiling_rps'))} | {fmt(s.get('ratio_to_ceiling'))} | "
                  f"{fmt(s.get('bare_rps'))} | {fmt(s.get('ratio_to_bare'))} | {fmt(s.get('server_cpu_us_per_request'))} | "
                  f"{fmt(s.get('db_cpu_us_per_request'))} | {fmt(s.get('db_cost_vs_bare'))} | "
-                 f"{fmt(s.get('loadgen_cpu_us_per_request'))} | {fmt(s.get('machine_busy_pct'), 1)} | "
-                 f"{fmt(s.get('other_cpu_pct'), 1)} | {s['server_peak_rss_mb']} |")
+                 f"{fmt(s.get('loadgen_cpu_us_per_request'))} | {s['server_peak_rss_mb']} |")
 lines += ["", "Ceilings: `pgbench -M prepared` at the same concurrency, the better of PostgreSQL's default plan "
           "caching and `plan_cache_mode=force_generic_plan`, running (statement ceiling) the server's own statement "
           "(printed by `hookstream-bench-sql`) and (bare page) the page's rows alone, the cheapest statement that "
           "could serve the request (`hookstream-bench-sql --bare`). Server µs/req: the server process's CPU time "
           "(user + system, from /proc) over the requests answered. DB µs/req: the same for the PostgreSQL cluster "
           "(the postmaster and its children); DB vs bare divides it by what the cluster spends per bare page "
-          "under pgbench. Load gen µs/req: the load generator's own CPU over its run. Machine busy %: the whole "
-          "machine's busy CPU time (/proc/stat) over the window, as a share of all cores; other %: the part of it "
-          "that neither the server, the database, the pooler nor the load generator spent (PostgreSQL's "
-          "checkpointer, or another program sharing the machine)." + steal_note, ""]
+          "under pgbench. Load gen µs/req: the load generator's own CPU over its run.", ""]
+# Who had the machine during each window (bench/run's scenario: /proc/stat and
+# the processes' own counters).
+accounted = [s for s in scenarios if "machine_busy_pct" in s]
+if accounted:
+    lines += ["The machine's CPU in each window, as shares of all cores: busy (/proc/stat); the server, the "
+              "PostgreSQL cluster (of it, its background processes: checkpointer, background and WAL writers, "
+              "autovacuum) and the load generator; other, the busy time none of them spent (another program "
+              "sharing the machine); stolen by the hypervisor." + steal_note, "",
+              "| scenario | busy % | server % | DB % | DB background % | load gen % | other % | stolen % |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in accounted:
+        lines.append(f"| {s['scenario']} | {s['machine_busy_pct']:.1f} | {s['server_share_pct']:.1f} | "
+                     f"{s['db_share_pct']:.1f} | {s['db_background_pct']:.1f} | {s['loadgen_share_pct']:.1f} | "
+                     f"{s['other_cpu_pct']:.1f} | {s['steal_pct']:.1f} |")
+    lines += [""]
 # Several values and a time range next to their counterparts (bench/run's filter_ratios).
 ratios = os.path.join(a.out, "raw", "filter-ratios.txt")
 if os.path.exists(ratios):
