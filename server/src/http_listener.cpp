@@ -344,8 +344,11 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     head.keep_alive(false);
     if (chunked) head.chunked(true);
     stream.expires_after(config.write_timeout);
-    http::response_serializer<http::string_body> serializer(head);
-    auto [head_ec, head_bytes] = co_await http::async_write_header(stream, serializer, use_tuple);
+    // The head alone, rendered as whole answers' heads are (a chunked head's
+    // bytes are beast's too: tests/unit/response_head_test.cpp).
+    const std::string head_text = response_head(head);
+    auto [head_ec, head_written] =
+        co_await asio::async_write(stream, asio::buffer(head_text), all_that_is_left{}, use_tuple);
     stream.expires_never();
     if (head_ec) {
       std::fprintf(stderr, "request %s: stream head not delivered: %s; connection closed\n", request_id.c_str(),

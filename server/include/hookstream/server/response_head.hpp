@@ -8,8 +8,9 @@
 // of 103,000). The head rendered here is byte for byte what beast's serializer
 // writes (tests/unit/response_head_test.cpp compares them); the body follows
 // it unchanged in the same write, so a response must carry its own framing
-// (Content-Length, as prepare_payload sets it). Chunked responses are left to
-// beast (needs_serializer).
+// (Content-Length, as prepare_payload sets it). A chunked response written
+// whole is left to beast (needs_serializer); a streamed response's head, which
+// is chunked, is rendered here too, and its chunks are written by the stream.
 #pragma once
 
 #include <hookstream/server/http_types.hpp>
