@@ -9,6 +9,12 @@
 // place. Lookups take a `std::string_view` and allocate nothing.
 //
 // Not thread-safe, no locks: its owner keeps it on one serial executor.
+//
+// attempt_row_cache keeps its own least-recently-used order rather than use
+// this one: it is bounded by bytes, not entries, keys rows by a 20-byte value
+// rather than text, and its look-ups (one per row of a page) use an
+// open-addressing map, which this cache cannot: its order list views the keys
+// in place, and only a node-based map keeps them from moving.
 #pragma once
 
 #include <hookstream/storage/text_hash.hpp>
