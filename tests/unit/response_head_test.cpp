@@ -3,7 +3,6 @@
 #include <hookstream/server/http_errors.hpp>
 #include <hookstream/server/response_head.hpp>
 
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -69,26 +68,6 @@ BOOST_AUTO_TEST_CASE(own_reasons_unknown_codes_and_empty_answers_are_written_as_
   BOOST_TEST(hookstream::server::response_head(bare) == "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
-// A synchronous stream that keeps what is written to it.
-struct string_sink {
-  std::string bytes;
-  template <class ConstBuffers>
-  std::size_t write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
-    ec = {};
-    std::size_t n = 0;
-    for (auto b : boost::beast::buffers_range_ref(buffers)) {
-      bytes.append(static_cast<const char*>(b.data()), b.size());
-      n += b.size();
-    }
-    return n;
-  }
-  template <class ConstBuffers>
-  std::size_t write_some(const ConstBuffers& buffers) {
-    boost::system::error_code ec;
-    return write_some(buffers, ec);
-  }
-};
-
 BOOST_AUTO_TEST_CASE(a_streamed_answers_chunked_head_is_written_as_beast_writes_it) {
   // As http_listener prepares a live tail's head before it writes it.
   http_response res{http::status::ok, 11};
@@ -97,12 +76,13 @@ BOOST_AUTO_TEST_CASE(a_streamed_answers_chunked_head_is_written_as_beast_writes_
   res.set(http::field::cache_control, "no-store");
   res.keep_alive(false);
   res.chunked(true);
-  string_sink sink;
-  http::response_serializer<http::string_body> serializer(res);
-  http::write_header(sink, serializer);
-  BOOST_TEST(hookstream::server::response_head(res) == sink.bytes);
-  BOOST_TEST(sink.bytes.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
-  BOOST_TEST(sink.bytes.ends_with("\r\n\r\n"));
+  // Beast writes a header alone with the fields' writer its serializer uses.
+  std::ostringstream out;
+  out << res.base();
+  const std::string beast_head = out.str();
+  BOOST_TEST(hookstream::server::response_head(res) == beast_head);
+  BOOST_TEST(beast_head.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  BOOST_TEST(beast_head.ends_with("\r\n\r\n"));
 }
 
 BOOST_AUTO_TEST_CASE(a_chunked_answer_is_left_to_beast) {
