@@ -29,6 +29,7 @@ BETTER_AUTH_SECRET=bench-better-auth-secret-0123456789abcdef "$server" \
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18083/readyz >/dev/null && break; sleep 0.1; done
+curl -sf http://127.0.0.1:18083/readyz >/dev/null || { echo "the server did not become ready:" >&2; cat "$work/server.log" >&2; exit 1; }
 target="http://127.0.0.1:18083/v1/delivery-attempts?${QUERY:-limit=50}"
 hz=$(getconf CLK_TCK)
 
@@ -55,7 +56,8 @@ u0, s0, c0, u1, s1, c1 = map(int, sys.argv[4:10]); n = d["requests"]
 us = lambda ticks: ticks / hz * 1e6 / n
 print(f"{conns:>5} connections: {d['rps']:8,.0f} req/s, {d['errors']} errors; server {us(u1 - u0 + s1 - s0):6.1f} µs/req "
       f"(user {us(u1 - u0):5.1f}), {(c1 - c0) / n:4.2f} switches/req; load gen {d['cpu_s'] * 1e6 / n:5.1f} µs/req")
-print(d["rps"], file=open(sys.argv[1] + ".rps", "w"))
+with open(sys.argv[1] + ".rps", "w") as f:
+    print(d["rps"], file=f)
 PY
   cat "$work/line"
   cp "$work/load.json.rps" "$work/rps-$conns"
