@@ -15,6 +15,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/scripts/lib/common.sh"
+source "$root/bench/lib/cpu_ticks.sh"
 rounds=$1 A=$2 B=$3
 attempts=${ATTEMPTS:-200000} port=${PG_PORT:-54361}
 bin=$root/build
@@ -24,12 +25,7 @@ read -r _ org env _ api_key < <(grep '^KEY ' "$keys" | head -n 1)
 hot_event=$(awk '/^HOT_EVENT /{print $2}' "$keys")
 postmaster=$(head -n 1 "$(pg_data_root "$root/var")/bench-pg/postmaster.pid")
 hz=$(getconf CLK_TCK)
-pg_ticks() {
-  local t c
-  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
-  for c in $(pgrep -P "$postmaster"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0))); done
-  echo "$t"
-}
+pg_ticks() { cluster_ticks "$postmaster"; }
 base=http://127.0.0.1:18080/v1/delivery-attempts
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -58,10 +54,10 @@ measure() {  # LABEL SERVER URL
   for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
   "$bin/bench/hookstream-bench" --url "$target" --header "X-API-Key: $api_key" --connections 16 --threads 1 \
     --duration "${WARM:-3}" --check-every 8 >/dev/null 2>&1
-  s0=$(awk '{print $14 + $15}' "/proc/$pid/stat") p0=$(pg_ticks)
+  s0=$(ticks_of "$pid") p0=$(pg_ticks)
   "$bin/bench/hookstream-bench" --url "$target" --header "X-API-Key: $api_key" --connections 16 --threads 1 \
     --duration "${DUR:-10}" --check-every 8 --json "$work/load.json" >/dev/null 2>&1
-  s1=$(awk '{print $14 + $15}' "/proc/$pid/stat") p1=$(pg_ticks)
+  s1=$(ticks_of "$pid") p1=$(pg_ticks)
   python3 - "$label" $((s1 - s0)) $((p1 - p0)) "$hz" "$work/load.json" <<'PY'
 import json, sys
 label, s, p, hz, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
