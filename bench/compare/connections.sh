@@ -4,7 +4,8 @@
 # other round), each after a warm-up at its own count. Prints per window req/s,
 # errors, the server's CPU per request (user + system, and user alone, from
 # /proc), its context switches per request, and the load generator's CPU per
-# request; then each round's ratio of many to few. Run it with QUERY="limit=1"
+# request, and the database's (the bench cluster's processes); then each
+# round's ratio of many to few. Run it with QUERY="limit=1"
 # as well as the default: a cost that grows by the same microseconds with a
 # one-row page as with a 50-row page does not come from the bytes in flight.
 #
@@ -16,6 +17,8 @@
 # PORT does both).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$root/scripts/lib/common.sh"
+source "$root/bench/lib/cpu_ticks.sh"
 rounds=$1 server=${2:-$root/build/server/hookstream-server}
 attempts=${ATTEMPTS:-2000000} port=${PG_PORT:-54361}
 few=${FEW:-16} many=${MANY:-1024} dur=${DUR:-8}
@@ -32,12 +35,14 @@ for _ in $(seq 100); do curl -sf http://127.0.0.1:18083/readyz >/dev/null && bre
 curl -sf http://127.0.0.1:18083/readyz >/dev/null || { echo "the server did not become ready:" >&2; cat "$work/server.log" >&2; exit 1; }
 target="http://127.0.0.1:18083/v1/delivery-attempts?${QUERY:-limit=50}"
 hz=$(getconf CLK_TCK)
+postmaster=$(head -n 1 "$(pg_data_root "$root/var")/bench-pg/postmaster.pid")
 
-# "user system switches" of the server so far
+# "user system switches database" of the server so far (the last: the
+# cluster's CPU ticks)
 server_counts() {
   local cs
   cs=$(cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/{s += $2} END{print s}')
-  echo "$(awk '{print $14, $15}' /proc/"$pid"/stat) $cs"
+  echo "$(awk '{print $14, $15}' /proc/"$pid"/stat) $cs $(cluster_ticks "$postmaster")"
 }
 
 # One window at $1 connections; prints its figures and leaves its req/s in $work/rps-$1.
@@ -52,10 +57,11 @@ window() {
   python3 - "$work/load.json" "$conns" "$hz" $before $after > "$work/line" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); conns = sys.argv[2]; hz = float(sys.argv[3])
-u0, s0, c0, u1, s1, c1 = map(int, sys.argv[4:10]); n = d["requests"]
+u0, s0, c0, p0, u1, s1, c1, p1 = map(int, sys.argv[4:12]); n = d["requests"]
 us = lambda ticks: ticks / hz * 1e6 / n
 print(f"{conns:>5} connections: {d['rps']:8,.0f} req/s, {d['errors']} errors; server {us(u1 - u0 + s1 - s0):6.1f} µs/req "
-      f"(user {us(u1 - u0):5.1f}), {(c1 - c0) / n:4.2f} switches/req; load gen {d['cpu_s'] * 1e6 / n:5.1f} µs/req")
+      f"(user {us(u1 - u0):5.1f}), {(c1 - c0) / n:4.2f} switches/req; load gen {d['cpu_s'] * 1e6 / n:5.1f} µs/req; "
+      f"database {us(p1 - p0):6.1f} µs/req")
 with open(sys.argv[1] + ".rps", "w") as f:
     print(d["rps"], file=f)
 PY
