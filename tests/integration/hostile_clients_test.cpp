@@ -161,6 +161,11 @@ BOOST_AUTO_TEST_CASE(random_keys_cannot_drive_database_look_ups) {
   BOOST_REQUIRE(server.get("/v1/delivery-attempts", key).status == 200u);
 
   const auto scans_before = api_key_index_scans(db);
+  // The valid key into the cache again, right before the attack: behind a
+  // pooler the wait above (10.5 s) outlasts the cache's TTL (5 s), and a valid
+  // key that needs its look-up after the attackers have spent the address's
+  // budget is refused like theirs (429) until the budget refills.
+  BOOST_REQUIRE(server.get("/v1/delivery-attempts", key).status == 200u);
   const auto lookups_before = metric(server, "hookstream_auth_lookups_total");
   std::atomic<int> refused{0}, unauthorized{0}, valid_ok{0}, valid_other{0};
   std::atomic<bool> retry_after_seen{false};
@@ -198,7 +203,7 @@ BOOST_AUTO_TEST_CASE(random_keys_cannot_drive_database_look_ups) {
                                      << " look-ups (server), " << scans << " index scans (database) in " << seconds
                                      << " s");
   BOOST_TEST(lookups <= allowed);
-  BOOST_TEST(scans <= allowed);
+  BOOST_TEST(scans <= allowed + 1);  // + the valid key's look-up before the attack (when its cache entry had expired)
   BOOST_TEST(refused > 100);
   BOOST_TEST(retry_after_seen.load());
   BOOST_TEST(valid_other.load() == 0);
