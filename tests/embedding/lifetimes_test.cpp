@@ -165,6 +165,36 @@ BOOST_AUTO_TEST_CASE(stopping_the_io_context_with_requests_in_flight_then_destro
       5s));
 }
 
+// The same abandon order with requests waiting for a place at the admission
+// gate (2 places, 5 requests): the gate holds those requests' coroutines, which
+// hold the handler's state, which holds the gate; the io_context's end ends
+// them too, so all five are abandoned, none left hanging.
+BOOST_AUTO_TEST_CASE(stopping_the_io_context_with_requests_waiting_for_a_place_then_destroying_everything) {
+  test::sql_session db;
+  const auto t = test::make_tenant(db);
+  test::insert_attempts(db, t, {{}});
+  auto threads = std::make_unique<test::threaded_io>(3);
+  auto pool = std::make_unique<storage::connection_pool>(threads->io().get_executor(), test::pool_settings(2));
+  auto settings = patient_settings();
+  settings.active_requests_per_connection = 1;
+  auto api = std::make_unique<server::api_handler>(*pool, settings);
+
+  table_lock lock;
+  std::vector<std::future<server::http_response>> answers;
+  for (int i = 0; i < 5; ++i) answers.push_back(list_for(*threads, *api, t.id()));
+  BOOST_REQUIRE(test::eventually([&] { return lock.waiting_pids().size() == 2u && api->in_flight() == 5u; }));
+
+  threads->stop_and_join();
+  api.reset();
+  pool.reset();
+  threads.reset();
+  for (auto& f : answers) {
+    BOOST_REQUIRE((f.wait_for(5s) == std::future_status::ready));  // not left hanging
+    BOOST_CHECK_THROW(f.get(), std::future_error);                  // abandoned: never answered
+  }
+  lock.release();
+}
+
 BOOST_AUTO_TEST_CASE(the_listener_keeps_its_handler_alive_for_its_connections) {
   test::sql_session db;
   const auto t = test::make_tenant(db);

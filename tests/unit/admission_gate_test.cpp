@@ -96,6 +96,46 @@ BOOST_AUTO_TEST_CASE(a_wait_past_its_deadline_gets_nothing_and_costs_no_place) {
   BOOST_TEST(r.gate.active() == 0u);
 }
 
+// One timer serves the whole queue: a later waiter with an earlier deadline
+// leaves at its own deadline, not at the first waiter's, and the timer then
+// runs on to the first one's.
+BOOST_AUTO_TEST_CASE(deadlines_out_of_arrival_order_each_end_their_own_wait) {
+  requests r(1, 4);
+  r.start(0);
+  r.start(1, 400ms);
+  r.start(2, 30ms);
+  r.start(3);
+  BOOST_TEST(r.gate.waiting() == 3u);
+  const auto started = std::chrono::steady_clock::now();
+  while (r.refused.empty() && std::chrono::steady_clock::now() < started + 2s) r.io.run_one_for(50ms);
+  BOOST_TEST(r.refused == (std::vector<int>{2}), boost::test_tools::per_element());
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 300ms));  // not held until 1's deadline
+  while (r.refused.size() < 2 && std::chrono::steady_clock::now() < started + 2s) r.io.run_one_for(50ms);
+  BOOST_TEST(r.refused == (std::vector<int>{2, 1}), boost::test_tools::per_element());
+  BOOST_TEST(r.gate.waiting() == 1u);
+  r.drop(0);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 3}), boost::test_tools::per_element());
+  r.drop(3);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
+// A cancellation that comes after the turn changes nothing.
+BOOST_AUTO_TEST_CASE(a_cancellation_after_the_turn_is_ignored) {
+  requests r(1, 2);
+  r.start(0);
+  asio::cancellation_signal hang_up;
+  asio::co_spawn(r.io, r.request(1, 10s), asio::bind_cancellation_slot(hang_up.slot(), asio::detached));
+  r.io.poll();
+  r.drop(0);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1}), boost::test_tools::per_element());
+  hang_up.emit(asio::cancellation_type::terminal);
+  r.io.poll();
+  BOOST_TEST(r.refused.empty());
+  BOOST_TEST(r.gate.active() == 1u);
+  r.drop(1);
+  BOOST_TEST(r.gate.active() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_wait_gives_up_its_turn) {
   requests r(1, 3);
   r.start(0);
