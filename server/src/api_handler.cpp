@@ -38,6 +38,12 @@ void set_rate_limit_headers(http_response& res, const rate_decision& d) {
   res.set("RateLimit-Reset", std::to_string(d.reset_s));
 }
 
+// The requests that work only with a place at the gate: GET on the data
+// routes (route() answers 404, 405 and preflights before its gate).
+bool waits_for_a_place(endpoint target) {
+  return target == endpoint::list_attempts || target == endpoint::stream_attempts || target == endpoint::get_attempt;
+}
+
 // Failures that are the credential's fault (not the database's): they spend
 // the client address's look-up budget.
 bool is_credential_failure(const auth::auth_result& r) {
@@ -170,6 +176,17 @@ streaming_request_handler api_handler::as_streaming_handler() const {
   };
 }
 
+request_admission api_handler::admission() const {
+  request_admission a;
+  a.timeout = state_->config.acquire_timeout;
+  a.gate_for = [self = state_](const http_request& request) -> admission_gate* {
+    const std::string_view target = request.target();
+    const auto match = match_endpoint(target.substr(0, target.find('?')));
+    return match && request.method() == http::verb::get && waits_for_a_place(match->target) ? &self->gate : nullptr;
+  };
+  return a;
+}
+
 std::size_t api_handler::in_flight() const noexcept { return state_->in_flight.load(std::memory_order_relaxed); }
 
 const storage::serial_executor& api_handler::executor() const noexcept { return state_->router.primary().executor(); }
@@ -181,7 +198,7 @@ asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state
   // errc::cancelled; no step should throw for it.
   co_await asio::this_coro::throw_if_cancelled(false);
   state& s = *self;
-  const auto started = clock::now();
+  const auto started = context.received.value_or(clock::now());
   std::string request_id;
   if (auto it = request.find("X-Request-Id"); it != request.end()) request_id = choose_request_id(it->value());
   else request_id = choose_request_id({});
@@ -250,14 +267,23 @@ asio::awaitable<handler_result> api_handler::state::route(const http_request& re
     case endpoint::list_attempts:
     case endpoint::stream_attempts:
     case endpoint::get_attempt: {
-      // Its turn first, before the chain of frames below is made; the wait
-      // counts against the request's deadlines.
-      const auto arrived = clock::now();
-      auto pass = gate.try_enter();
-      if (!pass) {
-        auto waited = co_await gate.enter(arrived + config.acquire_timeout);
-        if (!waited) co_return server_busy_response(request_id);  // (or its client left: read by nobody)
-        pass.emplace(std::move(*waited));
+      // Its turn first, before the chain of frames below is made (or before
+      // the handler was called: request_admission); the wait counts against
+      // the request's deadlines.
+      const auto arrived = ctx.received.value_or(clock::now());
+      std::optional<admission_gate::pass> pass;
+      switch (ctx.admission) {
+        case request_context::admission_outcome::admitted: break;  // the transport holds the place
+        case request_context::admission_outcome::timed_out: co_return server_busy_response(request_id);
+        case request_context::admission_outcome::not_asked:
+          if (auto now = gate.try_enter()) {
+            pass.emplace(std::move(*now));
+          } else {
+            auto waited = co_await gate.enter(arrived + config.acquire_timeout);
+            if (!waited) co_return server_busy_response(request_id);  // (or its client left: read by nobody)
+            pass.emplace(std::move(*waited));
+          }
+          break;
       }
       co_return co_await serve_api(req, ctx, tenant, *match, query, request_id, can_stream, arrived);
     }

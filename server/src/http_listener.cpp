@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <limits>
 #include <list>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -132,6 +133,14 @@ struct hangup_watch : std::enable_shared_from_this<hangup_watch> {
   void stop() noexcept { stopped = true; }
 };
 
+// Whether the client at the other end of `fd` has left: end of file, or an
+// error on the socket. Reads nothing (it peeks) and never waits.
+bool peer_has_left(int fd) {
+  char byte;
+  const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 struct session_entry {
   beast::tcp_stream* stream = nullptr;
   bool between_requests = true;
@@ -176,6 +185,10 @@ struct http_listener::state : std::enable_shared_from_this<state> {
   tcp::acceptor acceptor;
   unsigned short bound_port = 0;
   streaming_request_handler handler;
+  // Set when the handler is an api_handler on this executor: API requests then
+  // wait for their place here, before the handler is called (see
+  // api_handler::admission).
+  std::optional<request_admission> admission;
   std::atomic<std::size_t> streams{0};  // for any thread
   listener_config config;
   std::list<session_entry> sessions;
@@ -234,9 +247,7 @@ struct http_listener::state : std::enable_shared_from_this<state> {
     auto w = std::make_shared<watch>();
     socket.async_wait(tcp::socket::wait_read, [w, fd = socket.native_handle()](boost::system::error_code ec) {
       if (ec || w->done) return;
-      char byte;
-      const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      if (peer_has_left(fd)) {
         w->hung_up = true;
         w->signal.emit(asio::cancellation_type::terminal);
       }
@@ -304,7 +315,27 @@ struct http_listener::state : std::enable_shared_from_this<state> {
       }
 
       http_request request = parser.release();
+      context.received = std::chrono::steady_clock::now();
+      context.admission = request_context::admission_outcome::not_asked;
+      std::optional<admission_gate::pass> place;
+      if (admission_gate* gate = self->admission ? self->admission->gate_for(request) : nullptr) {
+        // Its place before anything is set up for it: a request that waits
+        // holds only its parsed bytes (many clients, few places).
+        if (auto now = gate->try_enter()) {
+          place.emplace(std::move(*now));
+        } else if (auto waited = co_await gate->enter(*context.received + self->admission->timeout)) {
+          place.emplace(std::move(*waited));
+          if (peer_has_left(stream.socket().native_handle())) {
+            std::fprintf(stderr, "request %s: the client closed the connection while it waited its turn; its request "
+                         "was abandoned\n", request_id_of(request).c_str());
+            break;
+          }
+        }
+        context.admission = place ? request_context::admission_outcome::admitted
+                                  : request_context::admission_outcome::timed_out;
+      }
       auto answer = co_await self->serve(stream.socket(), request, context);
+      place.reset();  // the next request in line may start while this answer is written
       if (!answer) {
         std::fprintf(stderr, "request %s: the client closed the connection; its request was abandoned\n",
                      request_id_of(request).c_str());
@@ -447,7 +478,11 @@ http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint
 
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& endpoint, api_handler& handler,
                              listener_config config, bool reuse_port)
-    : http_listener(listener_executor(io, handler), endpoint, mounted(io, handler), config, reuse_port) {}
+    : http_listener(listener_executor(io, handler), endpoint, mounted(io, handler), config, reuse_port) {
+  // The gate is not thread-safe: only a listener on the handler's own executor
+  // may wait at it.
+  if (runs_on(io, handler)) state_->admission = handler.admission();
+}
 
 http_listener::http_listener(storage::serial_executor executor, const tcp::endpoint& endpoint,
                              streaming_request_handler handler, listener_config config, bool reuse_port)

@@ -148,7 +148,8 @@ std::string metrics_registry::render_prometheus() const {
 
   std::int64_t in_flight = 0;
   for (const auto& w : workers_) in_flight += w->in_flight_.load(r);
-  line("# HELP hookstream_http_requests_in_flight Requests being handled now.");
+  line("# HELP hookstream_http_requests_in_flight Requests being handled now (not those waiting for a place, "
+       "which http_listener holds back: hookstream_api_requests_waiting).");
   line("# TYPE hookstream_http_requests_in_flight gauge");
   line("hookstream_http_requests_in_flight " + std::to_string(in_flight));
 

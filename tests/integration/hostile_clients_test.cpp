@@ -11,6 +11,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -323,6 +325,98 @@ class stderr_capture {
   int saved_;
   std::FILE* file_ = nullptr;
 };
+
+namespace {
+// A GET of the listing on a socket of its own, left unanswered until read.
+struct pending_listing {
+  asio::io_context io;
+  asio::ip::tcp::socket socket{io};
+  pending_listing(unsigned short port, const std::string& api_key, const std::string& request_id) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(socket, asio::buffer("GET /v1/delivery-attempts HTTP/1.1\r\nHost: x\r\nX-API-Key: " + api_key +
+                                     "\r\nX-Request-Id: " + request_id + "\r\n\r\n"));
+  }
+  // The status of the answer (reads its head only).
+  unsigned status() {
+    asio::streambuf in;
+    asio::read_until(socket, in, "\r\n");
+    std::string line(asio::buffers_begin(in.data()), asio::buffers_end(in.data()));
+    return static_cast<unsigned>(std::stoul(line.substr(9, 3)));
+  }
+};
+}  // namespace
+
+// http_listener waits for an API request's place before it calls the handler
+// (api_handler::admission). A client that hangs up meanwhile is found gone
+// when its turn comes: the request is dropped there, logged, and its place
+// goes to the next one; the handler never sees it.
+BOOST_AUTO_TEST_CASE(a_client_that_hangs_up_while_it_waits_for_its_place_is_dropped_at_its_turn) {
+  test::sql_session db;
+  auto tenant = test::make_tenant(db);
+  test::insert_attempts(db, tenant, {{}});
+  test::test_server server(1, [](server::server_config& c) {
+    c.pool.max_size = 1;
+    c.handler.active_requests_per_connection = 1;  // one place
+  });
+  const std::vector<std::string> key{test::api_key_header(tenant.api_key)};
+  BOOST_REQUIRE(server.get("/v1/delivery-attempts", key).status == 200u);  // the key is cached
+
+  stderr_capture log;
+  test::sql_session locker;
+  locker.exec("BEGIN; LOCK TABLE delivery_attempts IN ACCESS EXCLUSIVE MODE");
+  pending_listing first(server.port(), tenant.api_key, "holds-the-place");
+  std::this_thread::sleep_for(200ms);
+  {
+    pending_listing second(server.port(), tenant.api_key, "leaves-in-line");
+    std::this_thread::sleep_for(200ms);
+    metric(server, "hookstream_api_requests_waiting");  // (the gauges are published as a request ends)
+    BOOST_TEST(metric(server, "hookstream_api_requests_waiting") == 1.0);
+  }  // hangs up, still in line
+  std::this_thread::sleep_for(100ms);
+  locker.exec("ROLLBACK");
+  BOOST_TEST(first.status() == 200u);
+  // The place was handed to the request that left, which gave it back at once.
+  BOOST_TEST(server.get("/v1/delivery-attempts", key).status == 200u);
+  metric(server, "hookstream_api_requests_active");
+  BOOST_TEST(metric(server, "hookstream_api_requests_waiting") == 0.0);
+  const std::string text = log.text();
+  BOOST_TEST_INFO(text);
+  BOOST_TEST(count_of(text, "request leaves-in-line: the client closed the connection while it waited its turn") == 1u);
+  BOOST_TEST(count_of(text, "holds-the-place") == 0u);
+}
+
+// The wait for a place counts against the request's deadline: a request that
+// waited out most of its request_timeout in line does not get a fresh budget
+// when its turn comes.
+BOOST_AUTO_TEST_CASE(the_wait_for_a_place_counts_against_the_request_deadline) {
+  test::sql_session db;
+  auto tenant = test::make_tenant(db);
+  test::insert_attempts(db, tenant, {{}});
+  test::test_server server(1, [](server::server_config& c) {
+    c.pool.max_size = 1;
+    c.handler.active_requests_per_connection = 1;
+    c.handler.request_timeout = 1000ms;
+    c.handler.acquire_timeout = 3000ms;  // longer than the request's budget: the budget decides
+  });
+  const std::vector<std::string> key{test::api_key_header(tenant.api_key)};
+  BOOST_REQUIRE(server.get("/v1/delivery-attempts", key).status == 200u);
+
+  test::sql_session locker;
+  locker.exec("BEGIN; LOCK TABLE delivery_attempts IN ACCESS EXCLUSIVE MODE");
+  pending_listing first(server.port(), tenant.api_key, "first");  // holds the place until its deadline
+  std::this_thread::sleep_for(100ms);
+  const auto sent = std::chrono::steady_clock::now();
+  pending_listing second(server.port(), tenant.api_key, "second");
+  BOOST_TEST(first.status() == 504u);
+  const unsigned status = second.status();
+  const auto waited = std::chrono::steady_clock::now() - sent;
+  locker.exec("ROLLBACK");
+  BOOST_TEST_MESSAGE("the second request: " << status << " after "
+                                            << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                                            << " ms");
+  BOOST_TEST((status == 503u || status == 504u));
+  BOOST_TEST((waited < 1700ms));  // its own 1 s from when it was read, not 1 s from its turn (~0.9 s later)
+}
 
 // An answer the client does not take in time is not left half-written in
 // silence: the connection is closed and the log names the request.

@@ -21,7 +21,8 @@
 // Order of work for the API routes, once it is their turn (at most
 // active_requests_per_connection x the primary pool's size at once; later ones
 // wait in arrival order, up to their acquire deadline, then 503: see
-// admission_gate.hpp), cheapest refusal first:
+// admission_gate.hpp; http_listener makes them wait before it calls the
+// handler, see `admission`), cheapest refusal first:
 //   1. the request alone: route, method, query string, cursor shape (400/404/405);
 //   2. the credential: from the handler's cache, else one database look-up,
 //      throttled per client address when look-ups keep failing (401/403/429);
@@ -83,6 +84,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,6 +144,20 @@ struct handler_config {
   std::shared_ptr<live_tail_hub> live_tail;
 };
 
+/// How a transport holds API requests back until the handler has room for
+/// them (see `api_handler::admission`).
+struct request_admission {
+  /// The gate `request` waits at: listings, single attempts and a live tail's
+  /// opening (GET on their routes). Null for requests that never wait: health,
+  /// readiness, metrics, the OpenAPI document, and those answered from their
+  /// request line alone (404, 405, CORS preflight). Keeps the handler's state
+  /// (and so the gate) alive while it lives.
+  std::function<admission_gate*(const http_request&)> gate_for;
+  /// How long a request may wait at the gate (handler_config::acquire_timeout),
+  /// counted from request_context::received.
+  std::chrono::milliseconds timeout{};
+};
+
 class api_handler {
  public:
   /// Every database read on `pool`, which must outlive the handler and its
@@ -192,6 +208,16 @@ class api_handler {
   /// this only when it shares that executor); it holds the handler's state
   /// until it returns.
   streaming_request_handler as_streaming_handler() const;
+
+  /// For a transport on `executor()` that waits for a request's place at the
+  /// gate itself, before it hands the request over (http_listener does, when
+  /// it shares the handler's executor): the request then waits holding only
+  /// its parsed bytes, not the handler's coroutine frames, and its whole work
+  /// runs afterwards with a warm cache. The transport sets the request
+  /// context's `received` and `admission`, and keeps the pass until the
+  /// handler's awaitable completes. Without it the handler waits at the same
+  /// gate itself; either way the same requests wait, in arrival order.
+  request_admission admission() const;
 
   /// Requests started and not yet answered. Thread-safe.
   std::size_t in_flight() const noexcept;

@@ -17,6 +17,14 @@
 // handler is logged with the request id and answered 500; one that escapes the
 // connection's own code is logged and ends that connection only.
 //
+// Admission: mounted on an api_handler that runs on `io`, the listener waits
+// for an API request's place at the handler's admission gate as soon as the
+// request is parsed, before it calls the handler (api_handler::admission): a
+// request in line holds only its parsed bytes and a node of the gate's queue.
+// A client that hangs up meanwhile is found gone when its turn comes (one
+// peek at its socket): the request is dropped, logged with its id, and its
+// place goes to the next one.
+//
 // An answer is either written whole or its connection is closed (the client
 // sees a short body against Content-Length); a failed or timed-out write is
 // logged with the request id.

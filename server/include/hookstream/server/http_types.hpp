@@ -8,7 +8,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -24,6 +26,18 @@ struct request_context {
   /// failed credential look-ups, so a gateway behind a trusted proxy passes the
   /// address it trusts. Empty: unknown (all such requests share one bucket).
   std::string client_address;
+  /// When the transport had the whole request. The handler's deadlines and its
+  /// request-duration metric count from here, so that a wait the transport
+  /// made before handing the request over counts too. Unset: when the handler
+  /// starts.
+  std::optional<std::chrono::steady_clock::time_point> received;
+  /// What a transport that holds requests back at the handler's admission gate
+  /// (api_handler::admission, which http_listener uses) did with this one:
+  /// nothing (the handler waits at its gate itself, as for any transport), it
+  /// holds the request's place until the handler returns, or the request's
+  /// wait ran out (the handler answers 503 busy at once).
+  enum class admission_outcome { not_asked, admitted, timed_out };
+  admission_outcome admission = admission_outcome::not_asked;
 };
 
 // --- Streamed responses ------------------------------------------------------
