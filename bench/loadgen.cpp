@@ -10,8 +10,10 @@
 // it is open-loop: thread j owns the request slots at start + (k*T + j)/R, a free
 // connection of that thread takes the next slot, waits for its time if early, and the
 // latency is measured from the slot's intended time, so a stalled server shows up as
-// latency (no coordinated omission). Every response is checked (status, framing); every
-// Nth (--check-every N, default every one) is also parsed as JSON and its rows counted.
+// latency (no coordinated omission). With --arrivals poisson the slots are a Poisson
+// process instead, as pgbench --rate schedules its transactions (arrival_schedule.hpp).
+// Every response is checked (status, framing); every Nth (--check-every N, default
+// every one) is also parsed as JSON and its rows counted.
 // The others' bodies are counted and dropped, and all of a thread's connections read
 // into one buffer (response_feed.hpp), so 1,024 connections cost little more memory
 // and cache than 16.
@@ -24,6 +26,7 @@
 //
 // Self-contained: depends on Boost (Asio, Beast, JSON) only, not on the hookstream libraries.
 
+#include "arrival_schedule.hpp"
 #include "json_check.hpp"
 
 #include <zlib.h>
@@ -85,6 +88,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using boost::system::error_code;
+using hookstream::bench::arrival_schedule;
 using hookstream::bench::body_checker;
 
 // Inflates a gzip body into `out` (capacity reused). False when it is not gzip.
@@ -125,6 +129,7 @@ struct options {
   bool duration_given = false;
   double warmup_s = 0;
   std::optional<double> rate;
+  bool poisson = false;  // --arrivals poisson
   unsigned timeout_ms = 5000;
   unsigned expect_status = 200;
   std::optional<std::int64_t> expect_rows;
@@ -151,6 +156,8 @@ load options:
   --warmup SECONDS                   run before measuring; nothing completing then counts (default 0)
   --rate R                           open loop: R requests/s in total, latency from the intended
                                      send time; without it: closed loop, max throughput
+  --arrivals uniform|poisson         open loop's schedule: evenly spaced slots (default), or a
+                                     Poisson process of the same mean rate (pgbench --rate's)
   --timeout-ms MS                    per request, connect included (default 5000)
   --expect-status CODE               required HTTP status (default 200)
   --expect-rows N                    body."delivery_attempts" must have exactly N elements
@@ -222,6 +229,11 @@ options parse_args(int argc, char** argv) {
     else if (arg == "--duration") { o.duration_s = parse_double(arg, next(), 0.001); o.duration_given = true; }
     else if (arg == "--warmup") o.warmup_s = parse_double(arg, next(), 0);
     else if (arg == "--rate") o.rate = parse_double(arg, next(), 1e-6);
+    else if (arg == "--arrivals") {
+      const std::string v = next();
+      if (v != "uniform" && v != "poisson") die("bad value for --arrivals: '" + v + "' (uniform or poisson)");
+      o.poisson = v == "poisson";
+    }
     else if (arg == "--timeout-ms") o.timeout_ms = parse_int<unsigned>(arg, next(), 1, 3'600'000);
     else if (arg == "--expect-status") o.expect_status = parse_int<unsigned>(arg, next(), 100, 999);
     else if (arg == "--expect-rows") o.expect_rows = parse_int<std::int64_t>(arg, next(), 0, INT64_MAX);
@@ -331,6 +343,7 @@ struct plan {
   steady::time_point start, measure_start, measure_end;
   steady::duration timeout{};
   bool open = false;
+  bool poisson = false;
   double rate = 0;
 };
 
@@ -347,7 +360,9 @@ struct outcome {
 class worker {
 public:
   worker(const plan& p, unsigned index, unsigned threads, unsigned connections)
-      : plan_(p), index_(index), threads_(threads), end_timer_(ioc_), watchdog_(ioc_),
+      : plan_(p), index_(index), threads_(threads),
+        schedule_(p.poisson ? arrival_schedule::kind::poisson : arrival_schedule::kind::uniform, p.rate, threads, index),
+        end_timer_(ioc_), watchdog_(ioc_),
         measure_end_(p.measure_end) {
     for (unsigned i = 0; i < connections; ++i) conns_.push_back(std::make_unique<connection>(ioc_));
     next_target_ = index % p.requests.size();
@@ -403,20 +418,13 @@ private:
     bool ever_connected = false;
   };
 
-  steady::time_point slot_time(std::uint64_t k) const {
-    const double offset_ns = (static_cast<double>(k) * threads_ + index_) * 1e9 / plan_.rate;
+  steady::time_point slot_time(std::uint64_t k) {
     return plan_.start + std::chrono::duration_cast<steady::duration>(
-                             std::chrono::nanoseconds(static_cast<std::int64_t>(offset_ns)));
+                             std::chrono::nanoseconds(static_cast<std::int64_t>(schedule_.offset_ns(k))));
   }
-  std::uint64_t first_slot_at_or_after(steady::time_point t) const {
-    std::uint64_t lo = 0, hi = 1;
-    while (slot_time(hi) < t) hi *= 2;
-    while (lo < hi) {  // first k in [lo, hi] with slot_time(k) >= t
-      const std::uint64_t mid = lo + (hi - lo) / 2;
-      if (slot_time(mid) < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  std::uint64_t first_slot_at_or_after(steady::time_point t) {
+    return schedule_.first_at_or_after(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t - plan_.start).count()));
   }
 
   static void close(connection& c) {
@@ -638,6 +646,7 @@ private:
   const plan& plan_;
   const unsigned index_;
   const unsigned threads_;
+  arrival_schedule schedule_;  // open loop: when this thread's slots are
   std::vector<std::unique_ptr<connection>> conns_;
   asio::steady_timer end_timer_;
   asio::steady_timer watchdog_;
@@ -708,6 +717,8 @@ int run_load(const options& opt) {
     std::cerr << "hookstream-bench: only " << threads << " threads (one connection each at least)\n";
   p.open = opt.rate.has_value();
   p.rate = opt.rate.value_or(0);
+  p.poisson = opt.poisson;
+  if (p.poisson && !p.open) die("--arrivals poisson needs --rate");
   p.timeout = std::chrono::milliseconds(opt.timeout_ms);
   const auto secs = [](double s) {
     return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
@@ -775,7 +786,9 @@ int run_load(const options& opt) {
 
   // Human summary.
   std::ostringstream s;
-  s << "hookstream-bench: " << (p.open ? "open loop at " + fixed(p.rate, 1) + " req/s" : std::string("closed loop"))
+  const std::string loop = p.open ? "open loop at " + fixed(p.rate, 1) + " req/s" + (p.poisson ? " (Poisson arrivals)" : "")
+                                  : std::string("closed loop");
+  s << "hookstream-bench: " << loop
     << ", " << opt.connections << (opt.connections == 1 ? " connection, " : " connections, ") << threads << (threads == 1 ? " thread" : " threads") << ", "
     << urls.size() << (urls.size() == 1 ? " URL" : " URLs") << ", " << p.endpoint << "\n"
     << "  measured   " << fixed(duration_s, 2) << " s (after " << fixed(opt.warmup_s, 2) << " s warm-up)"
@@ -818,6 +831,7 @@ int run_load(const options& opt) {
       << ",\"max\":" << lat(ms(h.max())) << ",\"mean\":" << lat(fixed(h.mean() / 1e6, 3)) << "}"
       << ",\"connections\":" << opt.connections << ",\"mode\":\"" << (p.open ? "open" : "closed") << "\""
       << ",\"rate\":" << (p.open ? fixed(p.rate, 3) : std::string("null"))
+      << ",\"arrivals\":" << (p.open ? (p.poisson ? "\"poisson\"" : "\"uniform\"") : "null")
       << ",\"bytes_per_response_mean\":" << fixed(body_mean, 1)
       << ",\"wire_bytes_per_response_mean\":" << fixed(wire_mean, 1) << ",\"threads\":" << threads
       << ",\"warmup_s\":" << fixed(opt.warmup_s, 3) << ",\"urls\":" << urls.size()
