@@ -149,6 +149,10 @@ if open_loop:
     basis = f" ({open(rate).readline().strip()})" if os.path.exists(rate) else ""
     lines += [f"Open loop at half the first page's throughput{basis}, {open_loop['scenario'][10:]}: "
               f"p99 {fmt(l['p99'])} ms, p99.9 {fmt(l['p999'])} ms.", ""]
+    # The same rate against the bare page and the static server (bench/run's open_loop_compared).
+    compared = os.path.join(raw, "open-loop-compared.txt")
+    if os.path.exists(compared):
+        lines += ["```"] + [x.rstrip() for x in open(compared) if x.strip()] + ["```", ""]
 c16 = next((s for s in scenarios if s["scenario"] == "concurrency_16"), None)
 c1024 = next((s for s in scenarios if s["scenario"] == "concurrency_1024"), None)
 if c16 and c1024:
