@@ -11,7 +11,8 @@
 //     come with it: a uniform schedule at the same rate shows a lower tail.
 // A slot's time never changes once asked for (the gaps are drawn once, in
 // order, from a seed fixed per thread), so the slots of a window can be
-// counted afterwards by searching for its ends.
+// counted afterwards by searching for its ends. A Poisson schedule keeps every
+// slot it drew: 8 bytes a slot (4.8 MB for a minute at 10,000 req/s).
 #pragma once
 
 #include <cstdint>
