@@ -50,6 +50,9 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_recoveries_.store(s.recoveries, r);
   pool_recovered_.store(s.recovered, r);
   pool_retries_.store(s.retries, r);
+  pool_acquired_.store(s.acquired, r);
+  pool_waited_.store(s.waited, r);
+  pool_wait_ns_.store(s.wait_ns, r);
   pool_unnamed_.store(s.unnamed_statements ? 1 : 0, r);
 }
 
@@ -166,6 +169,14 @@ std::string metrics_registry::render_prometheus() const {
   gauge("hookstream_db_pool_in_use", "Database connections on loan.", &server_metrics::pool_in_use_);
   gauge("hookstream_db_pool_waiting", "Requests waiting for a connection.", &server_metrics::pool_waiting_);
   gauge("hookstream_db_pool_connecting", "Connections being opened.", &server_metrics::pool_connecting_);
+  gauge("hookstream_db_pool_acquires_total", "Connections lent (each request's read takes one, a retried one two).",
+        &server_metrics::pool_acquired_, "counter");
+  gauge("hookstream_db_pool_waits_total", "Of those, the ones that waited for a connection to be freed or opened.",
+        &server_metrics::pool_waited_, "counter");
+  line("# HELP hookstream_db_pool_wait_seconds_total Their time waiting, summed.");
+  line("# TYPE hookstream_db_pool_wait_seconds_total counter");
+  const double wait_seconds = static_cast<double>(sum(&server_metrics::pool_wait_ns_)) / 1e9;
+  line("hookstream_db_pool_wait_seconds_total " + std::to_string(wait_seconds));
   gauge("hookstream_db_pool_exhausted_total", "Acquires refused: waiter queue full.",
         &server_metrics::pool_exhausted_, "counter");
   gauge("hookstream_db_pool_acquire_timeouts_total", "Acquires past their deadline.",

@@ -84,6 +84,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
                          {}};
     }
 
+    const auto queued_at = clock::now();
     waiter w{asio::steady_timer(executor_.get()), alive_since};
     w.timer.expires_at(deadline);
     waiters_.push_back(&w);
@@ -98,7 +99,12 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
       if (w.conn) release(std::move(w.conn));
       co_return cancelled();
     }
-    if (w.conn) co_return pooled_connection(shared_from_this(), std::move(w.conn));
+    if (w.conn) {
+      ++stats_.waited;
+      stats_.wait_ns += static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - queued_at).count());
+      co_return pooled_connection(shared_from_this(), std::move(w.conn));
+    }
     if (w.error) co_return std::move(*w.error);
     ++stats_.timed_out;
     std::string why = "no database connection became free in time";

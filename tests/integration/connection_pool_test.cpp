@@ -152,6 +152,39 @@ BOOST_AUTO_TEST_CASE(a_full_waiter_queue_fails_fast) {
   });
 }
 
+// The queue's price: an acquire that finds an idle connection does not count as
+// a wait; one queued behind a held connection does, for as long as it queued.
+BOOST_AUTO_TEST_CASE(counts_the_acquires_that_waited_and_their_time) {
+  asio::io_context io(test::io_concurrency_hint());
+  storage::connection_pool pool(io.get_executor(), config(1));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    {
+      auto opened = co_await pool.acquire(soon());
+      BOOST_REQUIRE(opened);
+    }
+    co_await asio::post(pool.executor().get(), asio::use_awaitable);
+    const auto opening = pool.stats();  // the first acquire waited for its connect
+    BOOST_TEST(opening.waited == 1u);
+    auto held = co_await pool.acquire(soon());  // idle: no wait
+    BOOST_REQUIRE(held);
+    BOOST_TEST(pool.stats().waited == opening.waited);
+    BOOST_TEST(pool.stats().wait_ns == opening.wait_ns);
+    asio::steady_timer t(io, 120ms);
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      co_await t.async_wait(asio::use_awaitable);
+      held = {};
+    }, asio::detached);
+    auto queued = co_await pool.acquire(soon());
+    BOOST_REQUIRE(queued);
+    const auto after = pool.stats();
+    BOOST_TEST(after.waited == opening.waited + 1);
+    const auto waited_ms = (after.wait_ns - opening.wait_ns) / 1'000'000;
+    BOOST_TEST(waited_ms >= 100u);
+    BOOST_TEST(waited_ms < 2000u);
+    BOOST_TEST(after.acquired == 3u);
+  });
+}
+
 BOOST_AUTO_TEST_CASE(acquire_honours_its_deadline) {
   asio::io_context io(test::io_concurrency_hint());
   storage::connection_pool pool(io.get_executor(), config(1));

@@ -27,6 +27,9 @@ BOOST_AUTO_TEST_CASE(health_readiness_and_metrics) {
   BOOST_TEST(metrics.header("content-type").find("text/plain") == 0u);
   BOOST_TEST(metrics.body.find("hookstream_http_requests_total{class=\"2xx\"} 2") != std::string::npos);
   BOOST_TEST(metrics.body.find("hookstream_db_pool_idle") != std::string::npos);
+  BOOST_TEST(metrics.body.find("hookstream_db_pool_acquires_total ") != std::string::npos);
+  BOOST_TEST(metrics.body.find("hookstream_db_pool_waits_total ") != std::string::npos);
+  BOOST_TEST(metrics.body.find("hookstream_db_pool_wait_seconds_total ") != std::string::npos);
   BOOST_TEST(metrics.body.find("hookstream_http_request_duration_seconds_bucket{le=\"+Inf\"} 2") != std::string::npos);
 }
 

@@ -146,6 +146,12 @@ struct pool_stats {
   bool database_down = false;        ///< the last connect failed and nothing is open
   bool unnamed_statements = false;   ///< the last connection opened uses unnamed statements
   std::uint64_t acquired = 0;        ///< total successful acquires
+  /// Of those, the acquires that found no idle connection and queued until one
+  /// was freed or opened, and their time in the queue, summed (nanoseconds):
+  /// how much of a request's latency the pool's size costs. Only the queued
+  /// path reads the clock for it.
+  std::uint64_t waited = 0;
+  std::uint64_t wait_ns = 0;
   std::uint64_t exhausted = 0;       ///< acquires refused because the waiter queue was full
   std::uint64_t timed_out = 0;       ///< acquires that hit their deadline
   std::uint64_t refused_down = 0;    ///< acquires failed at once because the database is down
