@@ -90,6 +90,18 @@ std::string metrics_registry::render_prometheus() const {
     for (const auto& w : workers_) t += ((*w).*member).load(r);
     return t;
   };
+  // A seconds value as every sum, maximum and total here prints it.
+  auto seconds_text = [](double seconds) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.6f", seconds);
+    return std::string(text);
+  };
+  // One unlabelled sample with its HELP and TYPE lines.
+  auto sample = [&](const std::string& name, const std::string& help, const char* type, const std::string& value) {
+    line("# HELP " + name + " " + help);
+    line("# TYPE " + name + " " + type);
+    line(name + " " + value);
+  };
 
   line("# HELP hookstream_http_requests_total HTTP requests answered, by status class.");
   line("# TYPE hookstream_http_requests_total counter");
@@ -113,10 +125,8 @@ std::string metrics_registry::render_prometheus() const {
     line(std::string("hookstream_http_request_duration_seconds_bucket{le=\"") + le + "\"} " +
          std::to_string(cumulative));
   }
-  char sum_text[64];
-  std::snprintf(sum_text, sizeof sum_text, "%.6f",
-                static_cast<double>(sum(&server_metrics::latency_sum_us_)) / 1e6);
-  line(std::string("hookstream_http_request_duration_seconds_sum ") + sum_text);
+  line("hookstream_http_request_duration_seconds_sum " +
+       seconds_text(static_cast<double>(sum(&server_metrics::latency_sum_us_)) / 1e6));
   line("hookstream_http_request_duration_seconds_count " + std::to_string(cumulative));
 
   auto loop_histogram = [&](const char* name, const char* help, server_metrics::histogram server_metrics::*member) {
@@ -134,14 +144,10 @@ std::string metrics_registry::render_prometheus() const {
       sum_us += ((*w).*member).sum_us.load(r);
       max_us = std::max(max_us, ((*w).*member).max_us.load(r));
     }
-    char text[64];
-    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(sum_us) / 1e6);
-    line(std::string(name) + "_seconds_sum " + text);
+    line(std::string(name) + "_seconds_sum " + seconds_text(static_cast<double>(sum_us) / 1e6));
     line(std::string(name) + "_seconds_count " + std::to_string(cumulative_count));
-    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(max_us) / 1e6);
-    line(std::string("# HELP ") + name + "_max_seconds The largest since start.");
-    line(std::string("# TYPE ") + name + "_max_seconds gauge");
-    line(std::string(name) + "_max_seconds " + text);
+    sample(std::string(name) + "_max_seconds", "The largest since start.", "gauge",
+           seconds_text(static_cast<double>(max_us) / 1e6));
   };
   loop_histogram("hookstream_event_loop_lag", "How late worker loops ran a periodic timer (what requests feel).",
                  &server_metrics::lag_);
@@ -151,15 +157,13 @@ std::string metrics_registry::render_prometheus() const {
 
   std::int64_t in_flight = 0;
   for (const auto& w : workers_) in_flight += w->in_flight_.load(r);
-  line("# HELP hookstream_http_requests_in_flight Requests being handled now (not those waiting for a place, "
-       "which http_listener holds back: hookstream_api_requests_waiting).");
-  line("# TYPE hookstream_http_requests_in_flight gauge");
-  line("hookstream_http_requests_in_flight " + std::to_string(in_flight));
+  sample("hookstream_http_requests_in_flight",
+         "Requests being handled now (not those waiting for a place, which http_listener holds back: "
+         "hookstream_api_requests_waiting).",
+         "gauge", std::to_string(in_flight));
 
   auto gauge = [&](const char* name, const char* help, auto member, const char* type = "gauge") {
-    line(std::string("# HELP ") + name + " " + help);
-    line(std::string("# TYPE ") + name + " " + type);
-    line(std::string(name) + " " + std::to_string(sum(member)));
+    sample(name, help, type, std::to_string(sum(member)));
   };
   gauge("hookstream_api_requests_active", "API requests holding a place to work (admission gate).",
         &server_metrics::admission_active_);
@@ -173,10 +177,8 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::pool_acquired_, "counter");
   gauge("hookstream_db_pool_waits_total", "Of those, the ones that waited for a connection to be freed or opened.",
         &server_metrics::pool_waited_, "counter");
-  line("# HELP hookstream_db_pool_wait_seconds_total Their time waiting, summed.");
-  line("# TYPE hookstream_db_pool_wait_seconds_total counter");
-  const double wait_seconds = static_cast<double>(sum(&server_metrics::pool_wait_ns_)) / 1e9;
-  line("hookstream_db_pool_wait_seconds_total " + std::to_string(wait_seconds));
+  sample("hookstream_db_pool_wait_seconds_total", "Their time waiting, summed.", "counter",
+         seconds_text(static_cast<double>(sum(&server_metrics::pool_wait_ns_)) / 1e9));
   gauge("hookstream_db_pool_exhausted_total", "Acquires refused: waiter queue full.",
         &server_metrics::pool_exhausted_, "counter");
   gauge("hookstream_db_pool_acquire_timeouts_total", "Acquires past their deadline.",
@@ -260,16 +262,13 @@ std::string metrics_registry::render_prometheus() const {
   }
   std::uint64_t readiness_checks = 0;  // one probe per process: every worker publishes the same figure
   for (const auto& w : workers_) readiness_checks = std::max(readiness_checks, w->readiness_checks_.load(r));
-  line("# HELP hookstream_readiness_checks_total Database checks made for /readyz.");
-  line("# TYPE hookstream_readiness_checks_total counter");
-  line("hookstream_readiness_checks_total " + std::to_string(readiness_checks));
+  sample("hookstream_readiness_checks_total", "Database checks made for /readyz.", "counter",
+         std::to_string(readiness_checks));
 
   if (live_tail_) {
     const live_tail_stats t = live_tail_->stats();
     auto figure = [&](const char* name, const char* help, std::uint64_t value, const char* type) {
-      line(std::string("# HELP ") + name + " " + help);
-      line(std::string("# TYPE ") + name + " " + type);
-      line(std::string(name) + " " + std::to_string(value));
+      sample(name, help, type, std::to_string(value));
     };
     figure("hookstream_stream_subscribers", "Live tail streams open now.", t.subscribers, "gauge");
     figure("hookstream_stream_listener_connected", "1 while the live tail's listening connection is up.",
