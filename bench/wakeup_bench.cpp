@@ -1,0 +1,135 @@
+// hookstream-bench-wakeup: what this machine charges for waking a process.
+//
+// A listing request crosses four wake-ups (load generator -> server ->
+// PostgreSQL backend -> server -> load generator) where pgbench's bare page
+// crosses two, so on a machine where a wake-up is dear the server's ratio to
+// the bare page is capped by the machine, not by the server's code. This
+// prints the price: a one-byte ping-pong over a pair of pipes between two
+// processes, both on one CPU (each wake-up a context switch there) and on two
+// CPUs (each wake-up an inter-processor interrupt), once with the second CPU
+// idle and once with it kept busy by a spinning process at the lowest
+// priority (on a virtual machine an idle CPU may have been handed back to the
+// host, and waking it costs more); and, for scale, a system call that does
+// nothing (getppid) and a zero-timeout poll(2) of one socket.
+//
+//   hookstream-bench-wakeup [ROUND_TRIPS]    (default 100000)
+//
+// Linux only (sched_setaffinity). Run it on an otherwise idle machine: every
+// figure is a mean over the whole run.
+#include <sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+using bench_clock = std::chrono::steady_clock;
+
+double micros_per(bench_clock::duration d, long n) {
+  return std::chrono::duration<double, std::micro>(d).count() / static_cast<double>(n);
+}
+
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Mean round trip, in microseconds, of one byte sent to a child process on
+// `child_cpu` and sent back, this process on CPU 0; negative on failure.
+double ping_pong(int child_cpu, long round_trips) {
+  int to_child[2], to_parent[2];
+  if (pipe(to_child) != 0 || pipe(to_parent) != 0) return -1;
+  const pid_t child = fork();
+  if (child < 0) return -1;
+  char byte = 0;
+  if (child == 0) {
+    if (!pin_to(child_cpu)) _exit(2);
+    for (long i = 0; i < round_trips; ++i)
+      if (read(to_child[0], &byte, 1) != 1 || write(to_parent[1], &byte, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  bool ok = pin_to(0);
+  const auto start = bench_clock::now();
+  for (long i = 0; ok && i < round_trips; ++i)
+    ok = write(to_child[1], &byte, 1) == 1 && read(to_parent[0], &byte, 1) == 1;
+  const auto elapsed = bench_clock::now() - start;
+  int status = 0;
+  if (!ok) kill(child, SIGKILL);
+  waitpid(child, &status, 0);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+  if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  return micros_per(elapsed, round_trips);
+}
+
+// A process spinning on `cpu` at the lowest priority, so that the CPU stays
+// busy yet yields to anything else; -1 on failure.
+pid_t spin_on(int cpu) {
+  const pid_t child = fork();
+  if (child == 0) {
+    if (!pin_to(cpu) || nice(19) == -1) _exit(2);
+    for (;;) asm volatile("" ::: "memory");  // a loop the compiler must keep
+  }
+  return child;
+}
+
+template <class Call>
+double per_call(long n, Call call) {
+  const auto start = bench_clock::now();
+  for (long i = 0; i < n; ++i) call();
+  return micros_per(bench_clock::now() - start, n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long round_trips = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 100000;
+  if (round_trips <= 0) {
+    std::fprintf(stderr, "usage: hookstream-bench-wakeup [ROUND_TRIPS]\n");
+    return 2;
+  }
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sockets) != 0) return 1;
+  const double getppid_us = per_call(round_trips * 10, [] { syscall(SYS_getppid); });
+  const double poll_us = per_call(round_trips * 10, [&] {
+    pollfd p{sockets[0], POLLIN, 0};
+    poll(&p, 1, 0);
+  });
+  std::printf("system call (getppid)            %8.2f us\n", getppid_us);
+  std::printf("poll(2) of one socket, no wait   %8.2f us\n", poll_us);
+  const double same = ping_pong(0, round_trips);
+  if (same < 0) {
+    std::fprintf(stderr, "ping-pong on one CPU failed\n");
+    return 1;
+  }
+  std::printf("wake-up round trip, one CPU      %8.2f us  (two context switches)\n", same);
+  if (cpus < 2) {
+    std::printf("wake-up round trip, two CPUs         n/a  (one CPU online)\n");
+    return 0;
+  }
+  const double cross = ping_pong(1, round_trips);
+  const pid_t spinner = spin_on(1);
+  const double cross_busy = spinner > 0 ? ping_pong(1, round_trips) : -1;
+  if (spinner > 0) {
+    kill(spinner, SIGKILL);
+    waitpid(spinner, nullptr, 0);
+  }
+  if (cross < 0 || cross_busy < 0) {
+    std::fprintf(stderr, "ping-pong across CPUs failed\n");
+    return 1;
+  }
+  std::printf("wake-up round trip, two CPUs     %8.2f us  (two cross-CPU wake-ups, the other CPU idle)\n", cross);
+  std::printf("wake-up round trip, two CPUs     %8.2f us  (the same, the other CPU busy at low priority)\n",
+              cross_busy);
+  return 0;
+}
