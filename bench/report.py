@@ -61,6 +61,9 @@ machine = {
 settings_path = os.path.join(raw, "pg-settings.txt")
 if os.path.exists(settings_path):  # name and value per line; not in runs before it was written
     machine["postgres_settings"] = dict(l.split(" ", 1) for l in open(settings_path).read().splitlines() if " " in l)
+wakeup_path = os.path.join(raw, "wakeup.json")
+if os.path.exists(wakeup_path) and os.path.getsize(wakeup_path):  # hookstream-bench-wakeup --json
+    machine["wakeup"] = json.load(open(wakeup_path))
 first = next((s for s in scenarios if s["scenario"] == "first_page"), None)
 doc = {
     "date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -85,6 +88,18 @@ def fmt(x, nd=2):
     return "" if x is None else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.{nd}f}")
 
 
+def wakeup_lines(w):
+    """The machine's price of a wake-up (bench/wakeup_bench.cpp), as one paragraph."""
+    if not w:
+        return []
+    two = ("" if w.get("two_cpus_idle_round_trip_us") is None else
+           f", on two CPUs {w['two_cpus_idle_round_trip_us']:.1f} µs with the other CPU idle and "
+           f"{w['two_cpus_busy_round_trip_us']:.1f} µs with it busy")
+    return [f"Wake-ups (hookstream-bench-wakeup, before the scenarios): a ping-pong between two processes "
+            f"{w['one_cpu_round_trip_us']:.1f} µs a round trip on one CPU{two}; a system call "
+            f"{w['syscall_us']:.2f} µs. A listing request crosses four wake-ups, the bare page two.", ""]
+
+
 stolen = [s for s in scenarios if s.get("steal_pct")]
 steal_note = "" if not stolen else (
     " The hypervisor stole up to " + f"{max(s['steal_pct'] for s in stolen):.1f}% of the CPU in a window ("
@@ -95,6 +110,7 @@ lines = [f"# hookstream bench — {doc['date']}", "",
          + ("" if "postgres_settings" not in machine else
             " (" + ", ".join(f"{k} {v}" for k, v in machine["postgres_settings"].items()) + ")")
          + ". Server, load generator and PostgreSQL share the machine.", "",
+         *wakeup_lines(machine.get("wakeup")),
          f"Hot environment: {a.attempts:,} attempts" + (f" (loaded in {float(a.load_seconds):.0f} s)" if a.load_seconds else "") +
          f". Each scenario: {a.duration:g} s measured after a warm-up, {a.connections} keep-alive connections unless "
          f"named otherwise; every response's status and framing checked, every {check_every}th parsed in full "

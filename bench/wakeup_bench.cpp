@@ -12,7 +12,12 @@
 // host, and waking it costs more); and, for scale, a system call that does
 // nothing (getppid) and a zero-timeout poll(2) of one socket.
 //
-//   hookstream-bench-wakeup [ROUND_TRIPS]    (default 100000)
+//   hookstream-bench-wakeup [--json] [ROUND_TRIPS]    (default 100000)
+//
+// --json prints one object instead (bench/run keeps it with each run):
+// {"syscall_us", "poll_us", "one_cpu_round_trip_us",
+//  "two_cpus_idle_round_trip_us", "two_cpus_busy_round_trip_us"}, the last two
+// null on a machine with one CPU online.
 //
 // Linux only (sched_setaffinity). Run it on an otherwise idle machine: every
 // figure is a mean over the whole run.
@@ -92,12 +97,20 @@ double per_call(long n, Call call) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long round_trips = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 100000;
-  if (round_trips <= 0) {
-    std::fprintf(stderr, "usage: hookstream-bench-wakeup [ROUND_TRIPS]\n");
-    return 2;
+  bool json = false;
+  long round_trips = 100000;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--json") {
+      json = true;
+    } else {
+      char* end = nullptr;
+      round_trips = std::strtol(argv[i], &end, 10);
+      if (*end != '\0' || round_trips <= 0) {
+        std::fprintf(stderr, "usage: hookstream-bench-wakeup [--json] [ROUND_TRIPS]\n");
+        return 2;
+      }
+    }
   }
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   int sockets[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sockets) != 0) return 1;
   const double getppid_us = per_call(round_trips * 10, [] { syscall(SYS_getppid); });
@@ -105,28 +118,39 @@ int main(int argc, char** argv) {
     pollfd p{sockets[0], POLLIN, 0};
     poll(&p, 1, 0);
   });
-  std::printf("system call (getppid)            %8.2f us\n", getppid_us);
-  std::printf("poll(2) of one socket, no wait   %8.2f us\n", poll_us);
   const double same = ping_pong(0, round_trips);
-  if (same < 0) {
-    std::fprintf(stderr, "ping-pong on one CPU failed\n");
+  double cross = -1, cross_busy = -1;
+  const bool two_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+  if (two_cpus) {
+    cross = ping_pong(1, round_trips);
+    const pid_t spinner = spin_on(1);
+    if (spinner > 0) {
+      cross_busy = ping_pong(1, round_trips);
+      kill(spinner, SIGKILL);
+      waitpid(spinner, nullptr, 0);
+    }
+  }
+  if (same < 0 || (two_cpus && (cross < 0 || cross_busy < 0))) {
+    std::fprintf(stderr, "hookstream-bench-wakeup: a ping-pong failed\n");
     return 1;
   }
-  std::printf("wake-up round trip, one CPU      %8.2f us  (two context switches)\n", same);
-  if (cpus < 2) {
-    std::printf("wake-up round trip, two CPUs         n/a  (one CPU online)\n");
+  if (json) {
+    auto value = [](double us) {
+      char text[32] = "null";
+      if (us >= 0) std::snprintf(text, sizeof text, "%.2f", us);
+      return std::string(text);
+    };
+    std::printf("{\"syscall_us\": %.3f, \"poll_us\": %.3f, \"one_cpu_round_trip_us\": %.2f, "
+                "\"two_cpus_idle_round_trip_us\": %s, \"two_cpus_busy_round_trip_us\": %s}\n",
+                getppid_us, poll_us, same, value(cross).c_str(), value(cross_busy).c_str());
     return 0;
   }
-  const double cross = ping_pong(1, round_trips);
-  const pid_t spinner = spin_on(1);
-  const double cross_busy = spinner > 0 ? ping_pong(1, round_trips) : -1;
-  if (spinner > 0) {
-    kill(spinner, SIGKILL);
-    waitpid(spinner, nullptr, 0);
-  }
-  if (cross < 0 || cross_busy < 0) {
-    std::fprintf(stderr, "ping-pong across CPUs failed\n");
-    return 1;
+  std::printf("system call (getppid)            %8.2f us\n", getppid_us);
+  std::printf("poll(2) of one socket, no wait   %8.2f us\n", poll_us);
+  std::printf("wake-up round trip, one CPU      %8.2f us  (two context switches)\n", same);
+  if (!two_cpus) {
+    std::printf("wake-up round trip, two CPUs         n/a  (one CPU online)\n");
+    return 0;
   }
   std::printf("wake-up round trip, two CPUs     %8.2f us  (two cross-CPU wake-ups, the other CPU idle)\n", cross);
   std::printf("wake-up round trip, two CPUs     %8.2f us  (the same, the other CPU busy at low priority)\n",
