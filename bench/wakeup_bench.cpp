@@ -2,9 +2,9 @@
 //
 // A listing request crosses four wake-ups (load generator -> server ->
 // PostgreSQL backend -> server -> load generator) where pgbench's bare page
-// crosses two, so on a machine where a wake-up is dear the server's ratio to
-// the bare page is capped by the machine, not by the server's code. This
-// prints the price: a one-byte ping-pong over a pair of pipes between two
+// crosses two, so where a wake-up is dear it weighs twice on the listing's
+// ratio to the bare page, whatever the server's code does. This prints the
+// price: a one-byte ping-pong over a pair of pipes between two
 // processes, both on one CPU (each wake-up a context switch there) and on two
 // CPUs (each wake-up an inter-processor interrupt), once with the second CPU
 // idle and once with it kept busy by a spinning process at the lowest
