@@ -52,10 +52,16 @@ bool pin_to(int cpu) {
 // Mean round trip, in microseconds, of one byte sent to a child process on
 // `child_cpu` and sent back, this process on CPU 0; negative on failure.
 double ping_pong(int child_cpu, long round_trips) {
-  int to_child[2], to_parent[2];
-  if (pipe(to_child) != 0 || pipe(to_parent) != 0) return -1;
-  const pid_t child = fork();
-  if (child < 0) return -1;
+  int to_child[2] = {-1, -1}, to_parent[2] = {-1, -1};
+  auto close_pipes = [&] {
+    for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]})
+      if (fd >= 0) close(fd);
+  };
+  const pid_t child = pipe(to_child) == 0 && pipe(to_parent) == 0 ? fork() : -1;
+  if (child < 0) {
+    close_pipes();
+    return -1;
+  }
   char byte = 0;
   if (child == 0) {
     if (!pin_to(child_cpu)) _exit(2);
@@ -71,7 +77,7 @@ double ping_pong(int child_cpu, long round_trips) {
   int status = 0;
   if (!ok) kill(child, SIGKILL);
   waitpid(child, &status, 0);
-  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+  close_pipes();
   if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
   return micros_per(elapsed, round_trips);
 }
@@ -131,7 +137,7 @@ int main(int argc, char** argv) {
     }
   }
   if (same < 0 || (two_cpus && (cross < 0 || cross_busy < 0))) {
-    std::fprintf(stderr, "hookstream-bench-wakeup: a ping-pong failed\n");
+    std::fprintf(stderr, "hookstream-bench-wakeup: a ping-pong (or the spinner keeping CPU 1 busy) failed\n");
     return 1;
   }
   if (json) {
