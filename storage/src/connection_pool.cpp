@@ -54,9 +54,14 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     }
   }
 
-  asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline, clock::time_point alive_since) {
+  asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline, clock::time_point alive_since,
+                                                        loan kind) {
     if (closed_) co_return db_error{errc::pool_closed, "the pool is shutting down", {}};
     if (co_await cancellation_requested()) co_return cancelled();
+    const bool shared = kind == loan::shared && config_.pipeline_depth > 1;
+    if (shared) {
+      if (auto* joined = join_shared(alive_since)) co_return pooled_connection(shared_from_this(), joined->conn, true);
+    }
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());  // LIFO keeps the warmest connections busy
       idle_.pop_back();
@@ -65,7 +70,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
         ++stats_.dropped;
         continue;
       }
-      if (conn->check_alive()) co_return lend(std::move(conn));
+      if (conn->check_alive()) co_return lend(std::move(conn), shared);
       ++stats_.stale;
       ++stats_.dropped;
     }
@@ -85,7 +90,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     }
 
     const auto queued_at = clock::now();
-    waiter w{asio::steady_timer(executor_.get()), alive_since};
+    waiter w{asio::steady_timer(executor_.get()), alive_since, shared};
     w.timer.expires_at(deadline);
     waiters_.push_back(&w);
     open_connections_if_needed();
@@ -96,14 +101,14 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     if (!w.conn && !w.error) co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (w.queued) waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
     if (co_await cancellation_requested()) {
-      if (w.conn) release(std::move(w.conn));
+      if (w.conn) release(std::move(w.conn), w.shared);
       co_return cancelled();
     }
     if (w.conn) {
       ++stats_.waited;
       stats_.wait_ns += static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - queued_at).count());
-      co_return pooled_connection(shared_from_this(), std::move(w.conn));
+      co_return pooled_connection(shared_from_this(), std::move(w.conn), w.shared);
     }
     if (w.error) co_return std::move(*w.error);
     ++stats_.timed_out;
@@ -112,7 +117,18 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     co_return db_error{errc::acquire_timeout, std::move(why), {}};
   }
 
-  void release(std::unique_ptr<pg_connection> conn) noexcept {
+  void release(std::shared_ptr<pg_connection> conn, bool shared) noexcept {
+    if (shared) {
+      auto it = std::find_if(shared_.begin(), shared_.end(), [&](const shared_loan& l) { return l.conn == conn; });
+      if (it != shared_.end() && --it->borrowers > 0) {
+        if (!closed_ && conn->shareable()) share_with_waiters(*it);
+        return;
+      }
+      if (it != shared_.end()) shared_.erase(it);
+      // The last borrower: what its callers abandoned is cancelled, and the
+      // connection recovered, below.
+      conn->set_shared(false);
+    }
     --in_use_;
     if (closed_) {
       conn.reset();
@@ -150,13 +166,13 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   void count_retry() noexcept { ++stats_.retries; }
 
   // A pooled_connection's return, from whatever thread destroys it.
-  void give_back(std::unique_ptr<pg_connection> conn) noexcept {
+  void give_back(std::shared_ptr<pg_connection> conn, bool shared) noexcept {
     if (executor_.single_threaded() || executor_.running_in_this_thread()) {
-      release(std::move(conn));
+      release(std::move(conn), shared);
       return;
     }
-    asio::post(executor_.get(), [self = shared_from_this(), conn = std::move(conn)]() mutable {
-      self->release(std::move(conn));
+    asio::post(executor_.get(), [self = shared_from_this(), conn = std::move(conn), shared]() mutable {
+      self->release(std::move(conn), shared);
     });
   }
 
@@ -190,9 +206,15 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   struct waiter {
     asio::steady_timer timer;
     clock::time_point alive_since;
-    std::unique_ptr<pg_connection> conn;
+    bool shared;  // a shared loan will do
+    std::shared_ptr<pg_connection> conn;
     std::optional<db_error> error;
     bool queued = true;
+  };
+
+  struct shared_loan {
+    std::shared_ptr<pg_connection> conn;
+    std::size_t borrowers;
   };
 
   static db_error cancelled() { return db_error{errc::cancelled, "the caller stopped waiting for a connection", {}}; }
@@ -200,15 +222,60 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   std::size_t open_count() const noexcept { return idle_.size() + in_use_ + recovering_; }
   std::size_t total() const noexcept { return open_count() + connecting_; }
 
-  pooled_connection lend(std::unique_ptr<pg_connection> conn) {
+  pooled_connection lend(std::shared_ptr<pg_connection> conn, bool shared) {
     ++in_use_;
     ++stats_.acquired;
-    return pooled_connection(shared_from_this(), std::move(conn));
+    shared = shared && may_share(*conn);
+    if (shared) start_sharing(conn);
+    return pooled_connection(shared_from_this(), std::move(conn), shared);
+  }
+
+  // Unnamed statements (behind a pooler in transaction mode) are one round
+  // trip per statement by design: such connections are lent whole.
+  static bool may_share(const pg_connection& conn) noexcept { return !conn.unnamed_statements(); }
+
+  shared_loan& start_sharing(const std::shared_ptr<pg_connection>& conn) {
+    conn->set_shared(true);
+    return shared_.emplace_back(shared_loan{conn, 1});
+  }
+
+  // A connection already lent for sharing with room for one more borrower (the
+  // first in lending order, so that one fills up, and pipelines, before the
+  // next is used), or null.
+  shared_loan* join_shared(clock::time_point alive_since) {
+    for (auto& l : shared_) {
+      if (l.borrowers >= config_.pipeline_depth || !l.conn->shareable() || l.conn->last_alive() < alive_since)
+        continue;
+      ++l.borrowers;
+      ++stats_.acquired;
+      ++stats_.joined;
+      return &l;
+    }
+    return nullptr;
+  }
+
+  // Room on a shared connection: queued waiters that a shared loan will do join it.
+  void share_with_waiters(shared_loan& l) {
+    for (auto it = waiters_.begin(); it != waiters_.end() && l.borrowers < config_.pipeline_depth;) {
+      waiter* w = *it;
+      if (!w->shared || l.conn->last_alive() < w->alive_since) {
+        ++it;
+        continue;
+      }
+      it = waiters_.erase(it);
+      w->queued = false;
+      w->conn = l.conn;
+      ++l.borrowers;
+      ++stats_.acquired;
+      ++stats_.joined;
+      w->timer.cancel();
+    }
   }
 
   // A usable connection became available: the oldest waiter that may take it gets
-  // it, else it idles.
-  void hand_over(std::unique_ptr<pg_connection> conn) {
+  // it (with those after it that may share it, when it takes a shared loan),
+  // else it idles.
+  void hand_over(std::shared_ptr<pg_connection> conn) {
     if (closed_) return;
     auto it = std::find_if(waiters_.begin(), waiters_.end(),
                            [&](const waiter* w) { return conn->last_alive() >= w->alive_since; });
@@ -219,13 +286,15 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     waiter* w = *it;
     waiters_.erase(it);
     w->queued = false;
-    w->conn = std::move(conn);
+    w->conn = conn;
     ++in_use_;
     ++stats_.acquired;
     w->timer.cancel();
+    w->shared = w->shared && may_share(*conn);
+    if (w->shared) share_with_waiters(start_sharing(conn));
   }
 
-  void drop(std::unique_ptr<pg_connection> conn) {
+  void drop(std::shared_ptr<pg_connection> conn) {
     ++stats_.dropped;
     conn.reset();
     // The last open connection just died and the last connect attempt failed:
@@ -284,7 +353,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   }
 
   static asio::awaitable<void> connect_one(std::shared_ptr<pool_state> self) {
-    auto conn = std::make_unique<pg_connection>(self->executor_.get());
+    auto conn = std::make_shared<pg_connection>(self->executor_.get());
     const auto deadline = clock::now() + self->config_.connect_timeout;
     auto opened = co_await conn->connect(self->config_.conninfo, deadline);
     bool unnamed = self->config_.statements == statement_mode::unnamed;
@@ -327,7 +396,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     self->open_connections_if_needed();
   }
 
-  static asio::awaitable<void> recover_one(std::shared_ptr<pool_state> self, std::unique_ptr<pg_connection> conn) {
+  static asio::awaitable<void> recover_one(std::shared_ptr<pool_state> self, std::shared_ptr<pg_connection> conn) {
     const bool ok = co_await conn->recover(clock::now() + self->config_.cancel_timeout);
     --self->recovering_;
     if (self->closed_) co_return;
@@ -357,7 +426,9 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   bool retry_scheduled_ = false;
   bool closed_ = false;
   bool down_ = false;
-  std::vector<std::unique_ptr<pg_connection>> idle_;
+  std::vector<std::shared_ptr<pg_connection>> idle_;
+  // Connections lent for sharing, and how many borrowers each has.
+  std::vector<shared_loan> shared_;
   std::deque<waiter*> waiters_;
   std::size_t in_use_ = 0;
   std::size_t connecting_ = 0;
@@ -391,6 +462,7 @@ pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexc
     give_back();
     pool_ = std::move(other.pool_);
     conn_ = std::move(other.conn_);
+    shared_ = other.shared_;
   }
   return *this;
 }
@@ -398,7 +470,7 @@ pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexc
 pooled_connection::~pooled_connection() { give_back(); }
 
 void pooled_connection::give_back() noexcept {
-  if (pool_ && conn_) pool_->give_back(std::move(conn_));
+  if (pool_ && conn_) pool_->give_back(std::move(conn_), shared_);
   pool_.reset();
 }
 
@@ -409,15 +481,16 @@ connection_pool::~connection_pool() {
   state_->now_or_posted([](detail::pool_state& s) { s.close(); });
 }
 
-boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline) {
-  return state_->executor().run(acquire_here(state_, deadline, clock::time_point::min()));
+boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire(clock::time_point deadline, loan kind) {
+  return state_->executor().run(acquire_here(state_, deadline, clock::time_point::min(), kind));
 }
 
 boost::asio::awaitable<db_result<pooled_connection>> connection_pool::acquire_here(shared_state state,
                                                                                   clock::time_point deadline,
-                                                                                  clock::time_point alive_since) {
+                                                                                  clock::time_point alive_since,
+                                                                                  loan kind) {
   // `state` (a parameter, so in this frame) holds the pool for the whole wait.
-  co_return co_await detail::reporting_cancellation(state->acquire(deadline, alive_since));
+  co_return co_await detail::reporting_cancellation(state->acquire(deadline, alive_since, kind));
 }
 
 void connection_pool::warm_up(std::size_t count) {

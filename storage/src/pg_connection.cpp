@@ -46,7 +46,54 @@ struct resolve_job {
   std::size_t pending = 0;
   std::string errors;
 };
+
+// Parameters as libpq takes them, all in text format. libpq ignores lengths for
+// text-format parameters, so they must be NUL-terminated: they are copied.
+struct text_params {
+  explicit text_params(std::span<const query_param> params)
+      : values(params.size()), lengths(params.size()), formats(params.size(), 0) {
+    storage.reserve(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (!params[i]) continue;
+      storage.emplace_back(*params[i]);
+      values[i] = storage.back().c_str();
+      lengths[i] = static_cast<int>(storage.back().size());
+    }
+  }
+  int count() const noexcept { return static_cast<int>(values.size()); }
+
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  std::vector<std::string> storage;
+};
+
+// A result that is an error, as a db_error.
+db_error error_of(const PGresult* raw) {
+  const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  db_error e{errc::query_failed, trimmed(PQresultErrorMessage(raw)), state ? state : ""};
+  // 57014 = query_canceled (statement_timeout); 57P01 and friends end the session.
+  e.code = classify_sqlstate(e.sqlstate);
+  return e;
+}
 }  // namespace
+
+// One caller's unit in the pipeline: its result (or error) once read.
+struct pg_connection::pipelined_call {
+  explicit pipelined_call(const asio::any_io_executor& executor) : wake(executor) {}
+  // The caller waits on it; cancelled when the call is answered or the reading
+  // is handed to this caller.
+  asio::steady_timer wake;
+  std::optional<db_result<query_result>> outcome;
+  query_result kept;
+  std::optional<db_error> error;
+  // The unit starts with the Parse of a statement new to this connection: the
+  // first result is the prepare's. Its SQL, to forget the name if it failed.
+  std::string prepared_sql, prepared_name;
+  bool prepare_result_pending = false;
+  bool abandoned = false;       // the caller stopped waiting
+  bool take_reading = false;    // the caller is to read for all
+};
 
 pg_connection::pg_connection(asio::any_io_executor executor)
     : executor_(std::move(executor)), deadline_(executor_.get(), [this] {
@@ -63,6 +110,13 @@ void pg_connection::use_unnamed_statements(std::string prelude) {
 }
 
 void pg_connection::close() noexcept {
+  // Callers sharing the connection hear it now, not at their deadlines.
+  for (auto& call : calls_) {
+    if (call->outcome) continue;
+    call->outcome = db_error{errc::connection_failed, "the connection was closed", {}};
+    call->wake.cancel();
+  }
+  calls_.clear();
   deadline_.disarm();
   if (socket_) {
     // libpq owns the descriptor: hand it back before PQfinish closes it.
@@ -74,6 +128,7 @@ void pg_connection::close() noexcept {
     conn_ = nullptr;
   }
   statements_.clear();
+  unconfirmed_.clear();
   broken_ = true;
   in_flight_ = false;
   needs_recovery_ = false;
@@ -324,15 +379,8 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
         break;
       case PGRES_PIPELINE_ABORTED:  // skipped after an earlier error of the unit, which is reported
         break;
-      default: {
-        if (!error) {
-          const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-          db_error e{errc::query_failed, trimmed(PQresultErrorMessage(raw)), state ? state : ""};
-          // 57014 = query_canceled (statement_timeout); 57P01 and friends end the session.
-          e.code = classify_sqlstate(e.sqlstate);
-          error = std::move(e);
-        }
-      }
+      default:
+        if (!error) error = error_of(raw);
     }
   }
   in_flight_ = false;
@@ -363,6 +411,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
                                                                       std::span<const query_param> params,
                                                                       result_format format,
                                                                       clock::time_point deadline) {
+  if (shared_) co_return co_await run_pipelined(sql, params, format, deadline);
   if (!is_open() || needs_recovery_ || server_closing_)
     co_return fail(errc::connection_failed, needs_recovery_ ? "connection is being recovered" : "connection is not open");
   if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "execute: cancelled", {}};
@@ -372,21 +421,11 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
     ~disarm_on_exit() { c->deadline_.disarm(); }
   } guard{this};
 
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size(), 0);
-  // libpq ignores lengths for text-format parameters, so they must be
-  // NUL-terminated: copy them.
-  std::vector<std::string> storage;
-  storage.reserve(params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    if (params[i]) {
-      storage.emplace_back(*params[i]);
-      values[i] = storage.back().c_str();
-      lengths[i] = static_cast<int>(storage.back().size());
-    }
-  }
-  const int count = static_cast<int>(params.size());
+  const text_params p(params);
+  const int count = p.count();
+  const auto* values = p.values.data();
+  const auto* lengths = p.lengths.data();
+  const auto* formats = p.formats.data();
 
   if (unnamed_) {
     // Everything is queued before the first wait, so an interruption always
@@ -399,8 +438,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
       if (!PQsendQueryParams(conn_, prelude_.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0))
         co_return connection_error("send");
     }
-    if (!PQsendQueryParams(conn_, text.c_str(), count, nullptr, values.data(), lengths.data(), formats.data(),
-                           static_cast<int>(format)))
+    if (!PQsendQueryParams(conn_, text.c_str(), count, nullptr, values, lengths, formats, static_cast<int>(format)))
       co_return connection_error("send");
     if (pipeline && PQpipelineSync(conn_) != 1) co_return connection_error("send");
   } else {
@@ -417,8 +455,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
       if (!prepared) co_return prepared.error();
       it = statements_.emplace(std::move(text), std::move(name)).first;
     }
-    if (!PQsendQueryPrepared(conn_, it->second.c_str(), count, values.data(), lengths.data(), formats.data(),
-                             static_cast<int>(format)))
+    if (!PQsendQueryPrepared(conn_, it->second.c_str(), count, values, lengths, formats, static_cast<int>(format)))
       co_return connection_error("send");
   }
   in_flight_ = true;
@@ -426,6 +463,209 @@ asio::awaitable<db_result<query_result>> pg_connection::run_statement(std::strin
   auto result = co_await read_results();
   if (result) ++results_received_;
   co_return result;
+}
+
+// --- Shared use -------------------------------------------------------------
+
+
+void pg_connection::set_shared(bool shared) noexcept {
+  if (shared == shared_) return;
+  shared_ = shared;
+  if (shared || calls_.empty() || !is_open()) return;
+  // Every caller has gone, and statements of those that gave up are still
+  // outstanding: none of them is anyone's any more, so cancel them now, and
+  // let recover() read the rest, as after an interrupted statement.
+  request_server_cancel();
+  needs_recovery_ = true;
+}
+
+bool pg_connection::shareable() const noexcept {
+  return shared_ && is_open() && !needs_recovery_ && !server_closing_ && !unnamed_;
+}
+
+void pg_connection::fail_pipeline(const db_error& cause) noexcept {
+  for (auto& call : calls_) {
+    if (call->outcome) continue;
+    call->outcome = db_error{errc::connection_failed, cause.message, cause.sqlstate};
+    call->wake.cancel();
+  }
+  close();  // (fails whatever is left)
+}
+
+void pg_connection::pass_reading() noexcept {
+  for (auto& call : calls_) {
+    if (call->abandoned || call->outcome) continue;
+    call->take_reading = true;
+    call->wake.cancel();
+    return;
+  }
+  // Nobody waits: what is outstanding is read by the next caller, or by
+  // recover() once shared use ends.
+}
+
+asio::awaitable<db_result<query_result>> pg_connection::run_pipelined(std::string_view sql,
+                                                                      std::span<const query_param> params,
+                                                                      result_format format,
+                                                                      clock::time_point deadline) {
+  if (!shareable())
+    co_return fail(errc::connection_failed, needs_recovery_ ? "connection is being recovered" : "connection is not open");
+  if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "execute: cancelled", {}};
+  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1)
+    co_return connection_error("pipeline");
+
+  auto call = std::make_shared<pipelined_call>(executor_.get());
+  const text_params p(params);
+  auto it = statements_.find(sql);
+  if (it == statements_.end() || unconfirmed_.contains(it->second)) {
+    // Prepared in the same unit, ahead of its first execution. A statement
+    // whose prepare is still on its way is prepared again under a name of its
+    // own (only until the first prepare is answered): if that prepare failed,
+    // say cancelled while it waited for a lock, a unit that used its name
+    // would fail for a reason that is not its own.
+    std::string name = "hs" + std::to_string(++next_statement_);
+    call->prepared_sql = std::string(sql);
+    call->prepared_name = name;
+    if (!PQsendPrepare(conn_, name.c_str(), call->prepared_sql.c_str(), p.count(), nullptr))
+      co_return connection_error("prepare");
+    call->prepare_result_pending = true;
+    unconfirmed_.insert(name);
+    it = statements_.insert_or_assign(call->prepared_sql, std::move(name)).first;
+  }
+  if (!PQsendQueryPrepared(conn_, it->second.c_str(), p.count(), p.values.data(), p.lengths.data(), p.formats.data(),
+                           static_cast<int>(format)) ||
+      PQpipelineSync(conn_) != 1) {
+    db_error e = connection_error("send");  // (closed: fail the others too)
+    fail_pipeline(e);
+    co_return e;
+  }
+  calls_.push_back(call);
+  in_flight_ = true;
+  if (reading_) {
+    // The reader waits for earlier units' results: send this one now (what
+    // the socket does not take, the reader sends before it waits again).
+    if (PQflush(conn_) < 0) {
+      db_error e = connection_error("send");
+      fail_pipeline(e);
+      co_return e;
+    }
+  } else {
+    // This caller is to read. The handlers already queued on this thread go
+    // first (other requests' statements among them), so that their units
+    // leave with this one, in one write, and the server reads them at once.
+    co_await asio::post(executor_.get(), asio::use_awaitable);
+  }
+  co_return co_await await_call(std::move(call), deadline);
+}
+
+asio::awaitable<db_result<query_result>> pg_connection::await_call(std::shared_ptr<pipelined_call> call,
+                                                                   clock::time_point deadline) {
+  for (;;) {
+    if (call->outcome) co_return std::move(*call->outcome);
+    if (!reading_) {
+      reading_ = true;
+      deadline_.arm(deadline);
+      const wait_status status = co_await read_pipeline(call.get());
+      deadline_.disarm();
+      reading_ = false;
+      if (call->outcome) {
+        pass_reading();
+        co_return std::move(*call->outcome);
+      }
+      if (status == wait_status::failed) {
+        db_error e = connection_error("receive");
+        fail_pipeline(e);
+        co_return e;
+      }
+      call->abandoned = true;
+      pass_reading();
+      co_return db_error{status == wait_status::deadline ? errc::query_timeout : errc::cancelled,
+                         status == wait_status::deadline ? "receive: deadline exceeded" : "receive: cancelled",
+                         {}};
+    }
+    // Another caller reads: it answers this call, or hands the reading over.
+    call->wake.expires_at(deadline);
+    co_await call->wake.async_wait(use_tuple);
+    if (call->outcome) co_return std::move(*call->outcome);
+    if (call->take_reading) {
+      call->take_reading = false;
+      continue;
+    }
+    call->abandoned = true;
+    if (co_await detail::cancellation_requested()) co_return db_error{errc::cancelled, "receive: cancelled", {}};
+    co_return db_error{errc::query_timeout, "receive: deadline exceeded", {}};
+  }
+}
+
+// Reads results in order and hands each unit's to its call, until `until` is
+// answered (null: until nothing is outstanding). Returns `ready` then, else why
+// the reading stopped (`failed`: the connection is lost).
+asio::awaitable<pg_connection::wait_status> pg_connection::read_pipeline(const pipelined_call* until) {
+  for (int nulls = 0; until ? !until->outcome : !calls_.empty();) {
+    if (calls_.empty()) co_return wait_status::failed;  // (cannot happen: `until` is outstanding)
+    if (const int flushed = PQflush(conn_); flushed != 0) {
+      if (flushed < 0 || PQconsumeInput(conn_) == 0) co_return wait_status::failed;
+      if (auto w = co_await wait_ready(wait_for::write); w != wait_status::ready) co_return w;
+      continue;
+    }
+    while (PQisBusy(conn_)) {
+      if (auto w = co_await wait_ready(wait_for::read); w != wait_status::ready) co_return w;
+      if (PQconsumeInput(conn_) == 0) co_return wait_status::failed;
+    }
+    PGresult* raw = PQgetResult(conn_);
+    pipelined_call& head = *calls_.front();
+    if (!raw) {
+      // Each statement's results end with a null. A connection that broke
+      // halfway only ever returns nulls.
+      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) co_return wait_status::failed;
+      continue;
+    }
+    nulls = 0;
+    query_result res(raw);
+    switch (PQresultStatus(raw)) {
+      case PGRES_TUPLES_OK:
+      case PGRES_COMMAND_OK:
+      case PGRES_EMPTY_QUERY:
+        if (head.prepare_result_pending) {
+          head.prepare_result_pending = false;
+          unconfirmed_.erase(head.prepared_name);
+        } else {
+          head.kept = std::move(res);
+        }
+        break;
+      case PGRES_PIPELINE_SYNC: {
+        auto done = std::move(calls_.front());
+        calls_.pop_front();
+        last_alive_ = clock::now();
+        if (done->error) {
+          done->outcome = std::move(*done->error);
+        } else {
+          ++results_received_;
+          done->outcome = std::move(done->kept);
+        }
+        if (done.get() != until) done->wake.cancel();
+        if (calls_.empty()) {
+          in_flight_ = false;
+          if (PQexitPipelineMode(conn_) != 1) co_return wait_status::failed;
+        }
+        break;
+      }
+      case PGRES_PIPELINE_ABORTED:  // skipped after the unit's earlier error, which is reported
+        break;
+      default:
+        if (head.prepare_result_pending) {
+          // The name was never made: forget it, unless a later prepare of the
+          // same statement has taken its place.
+          head.prepare_result_pending = false;
+          unconfirmed_.erase(head.prepared_name);
+          if (auto named = statements_.find(head.prepared_sql);
+              named != statements_.end() && named->second == head.prepared_name)
+            statements_.erase(named);
+        }
+        if (!head.error) head.error = error_of(raw);
+        if (head.error->code == errc::connection_failed) co_return wait_status::failed;
+    }
+  }
+  co_return wait_status::ready;
 }
 
 asio::awaitable<db_result<query_result>> pg_connection::execute_script(std::string_view sql,
@@ -449,6 +689,24 @@ asio::awaitable<db_result<query_result>> pg_connection::run_script(std::string_v
   auto result = co_await read_results();
   if (result) ++results_received_;
   co_return result;
+}
+
+asio::awaitable<bool> pg_connection::drain_abandoned(clock::time_point deadline) {
+  // set_shared(false) cancelled what ran then. A cancel request stops only the
+  // statement running when it lands, so units queued behind it, waiting on the
+  // same lock say, would each run into statement_timeout: a unit that does not
+  // finish within a short step is cancelled in turn (one request at a time).
+  constexpr auto step = std::chrono::milliseconds(50);
+  while (!calls_.empty()) {
+    const auto head = calls_.front();  // (read_pipeline pops it)
+    deadline_.arm(std::min(deadline, clock::now() + step));
+    const wait_status status = co_await read_pipeline(head.get());
+    if (status == wait_status::ready) continue;
+    if (status != wait_status::deadline || clock::now() >= deadline) co_return false;
+    if (!cancel_ || cancel_->get() != detail::cancel_outcome::state::pending) request_server_cancel();
+  }
+  deadline_.arm(deadline);
+  co_return true;
 }
 
 asio::awaitable<bool> pg_connection::recover(clock::time_point deadline) {
@@ -487,9 +745,12 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
   // Read the statement's results up to ReadyForQuery (PQgetResult's null). They
   // end in 57014 when the cancel stopped the statement, or normally when it
   // finished first.
-  // In pipeline mode, up to the unit's PGRES_PIPELINE_SYNC (see read_results).
+  // In pipeline mode, up to the unit's PGRES_PIPELINE_SYNC (see read_results);
+  // after shared use, every unit still outstanding (read_pipeline leaves
+  // pipeline mode after the last).
+  if (!calls_.empty() && !co_await drain_abandoned(deadline)) co_return give_up();
   const bool pipeline = PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
-  for (int nulls = 0;;) {
+  for (int nulls = 0; in_flight_;) {
     while (PQisBusy(conn_)) {
       if (co_await wait_ready(wait_for::read) != wait_status::ready) co_return give_up();
       if (PQconsumeInput(conn_) == 0) co_return give_up();

@@ -48,6 +48,21 @@
 // Health: a connection returned broken or inside a transaction is dropped, not
 // reused; the pool opens a new one when a waiter needs it.
 //
+// Shared loans (`loan::shared`, with `pipeline_depth` > 1): read-only work that
+// only runs `execute` may share a connection with up to `pipeline_depth - 1`
+// other such loans; its statements then travel in libpq's pipeline mode, one
+// unit each, answered in order (pg_connection.hpp, "Shared use"). A shared
+// loan joins the first connection lent for sharing that has room, before it
+// takes an idle one, so one connection fills up (and pipelines) before the next
+// is used; queued shared waiters join a connection as soon as it has room.
+// A shared connection counts once toward `max_size`, and returns to the idle
+// connections (or to recovery, when callers abandoned statements on it) when
+// its last borrower gives it back. Why: with one statement per connection at a
+// time, the database wakes up for each, reads it, answers and sleeps again;
+// with several queued on one connection it runs them back to back and the
+// server reads several answers at a time (see the README's Performance
+// section for what it is worth).
+//
 // Session settings: every statement runs with `statement_timeout`, `jit = off`
 // and `max_parallel_workers_per_gather = 0` (see connection_pool.cpp for why).
 // With named statements they are SET once per session; with unnamed ones
@@ -135,7 +150,15 @@ struct pool_config {
   /// closed.
   std::chrono::milliseconds cancel_timeout{2000};
   statement_mode statements = statement_mode::automatic;
+  /// Shared loans per connection (see "Shared loans" above); 1 lends every
+  /// connection to one borrower at a time, also for `loan::shared`. Unnamed
+  /// statements (behind a pooler in transaction mode) are never shared.
+  std::size_t pipeline_depth = 1;
 };
+
+/// How a connection is lent: to one borrower, or, for read-only work that only
+/// runs `execute`, possibly shared with others (see "Shared loans" above).
+enum class loan { exclusive, shared };
 
 struct pool_stats {
   std::size_t idle = 0;
@@ -146,6 +169,7 @@ struct pool_stats {
   bool database_down = false;        ///< the last connect failed and nothing is open
   bool unnamed_statements = false;   ///< the last connection opened uses unnamed statements
   std::uint64_t acquired = 0;        ///< total successful acquires
+  std::uint64_t joined = 0;          ///< of those, shared loans of a connection already lent
   /// Of those, the acquires that found no idle connection and queued until one
   /// was freed or opened, and their time in the queue, summed (nanoseconds):
   /// how much of a request's latency the pool's size costs. Only the queued
@@ -179,15 +203,19 @@ class pooled_connection {
   pg_connection& operator*() const noexcept { return *conn_; }
   pg_connection* operator->() const noexcept { return conn_.get(); }
   explicit operator bool() const noexcept { return conn_ != nullptr; }
+  /// True for a shared loan (see "Shared loans" above).
+  bool shared() const noexcept { return shared_; }
 
  private:
   friend class detail::pool_state;
-  pooled_connection(std::shared_ptr<detail::pool_state> pool, std::unique_ptr<pg_connection> conn) noexcept
-      : pool_(std::move(pool)), conn_(std::move(conn)) {}
+  pooled_connection(std::shared_ptr<detail::pool_state> pool, std::shared_ptr<pg_connection> conn,
+                    bool shared = false) noexcept
+      : pool_(std::move(pool)), conn_(std::move(conn)), shared_(shared) {}
   void give_back() noexcept;
 
   std::shared_ptr<detail::pool_state> pool_;
-  std::unique_ptr<pg_connection> conn_;
+  std::shared_ptr<pg_connection> conn_;  // shared with the pool's other borrowers on a shared loan
+  bool shared_ = false;
 };
 
 class connection_pool {
@@ -203,7 +231,9 @@ class connection_pool {
   /// `acquire_timeout` (its message says why, e.g. the last connect error),
   /// `connection_failed` when the database cannot be reached and nothing else is
   /// open (at once while the outage is known), `cancelled`, `pool_closed`.
-  boost::asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline);
+  /// `kind`: see "Shared loans" above.
+  boost::asio::awaitable<db_result<pooled_connection>> acquire(clock::time_point deadline,
+                                                               loan kind = loan::exclusive);
 
   /// Acquires a connection, runs `work(pg_connection&)` on it and returns its
   /// result, releasing the connection as soon as `work` returns (results own
@@ -218,10 +248,15 @@ class connection_pool {
   /// must be safe to repeat: read-only, or idempotent. It must not keep the
   /// `pg_connection&` beyond its return.
   ///
+  /// `loan::shared`: `work` is read-only and only runs `execute` (see "Shared
+  /// loans" above). Others' results arrive on a shared connection too, so its
+  /// retry does not ask whether a result arrived: read-only work that lost its
+  /// connection runs once more.
+  ///
   /// Errors: those of `acquire` (for the first or the second acquisition), else
   /// whatever `work` returned.
   template <class Work>
-  auto with_connection(Work work, clock::time_point acquire_deadline)
+  auto with_connection(Work work, clock::time_point acquire_deadline, loan kind = loan::exclusive)
       -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type>;
 
   /// Opens up to `count` connections ahead of demand (e.g. at start-up).
@@ -243,10 +278,11 @@ class connection_pool {
   // object again, which may be destroyed meanwhile.
   static boost::asio::awaitable<db_result<pooled_connection>> acquire_here(shared_state state,
                                                                             clock::time_point deadline,
-                                                                            clock::time_point alive_since);
+                                                                            clock::time_point alive_since,
+                                                                            loan kind);
   template <class Work, class Result>
   static boost::asio::awaitable<Result> with_connection_here(shared_state state, Work work,
-                                                             clock::time_point acquire_deadline);
+                                                             clock::time_point acquire_deadline, loan kind);
   static const serial_executor& executor_of(const detail::pool_state& state) noexcept;
   static void count_retry(detail::pool_state& state) noexcept;
 
@@ -254,29 +290,29 @@ class connection_pool {
 };
 
 template <class Work>
-auto connection_pool::with_connection(Work work, clock::time_point acquire_deadline)
+auto connection_pool::with_connection(Work work, clock::time_point acquire_deadline, loan kind)
     -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type> {
   using result_type = typename std::invoke_result_t<Work&, pg_connection&>::value_type;
   // Not a coroutine: the state is taken now, while the pool object surely exists.
   const serial_executor& executor = executor_of(*state_);
-  return executor.run(with_connection_here<Work, result_type>(state_, std::move(work), acquire_deadline));
+  return executor.run(with_connection_here<Work, result_type>(state_, std::move(work), acquire_deadline, kind));
 }
 
 template <class Work, class Result>
 boost::asio::awaitable<Result> connection_pool::with_connection_here(shared_state state, Work work,
-                                                                     clock::time_point acquire_deadline) {
-  auto conn = co_await acquire_here(state, acquire_deadline, clock::time_point::min());
+                                                                     clock::time_point acquire_deadline, loan kind) {
+  auto conn = co_await acquire_here(state, acquire_deadline, clock::time_point::min(), kind);
   if (!conn) co_return Result(conn.error());
   const auto results_before = (*conn)->results_received();
   Result first = co_await work(**conn);
   const bool retry = !first && first.error().code == errc::connection_failed &&
-                     (*conn)->results_received() == results_before;
+                     (conn->shared() || (*conn)->results_received() == results_before);
   const auto failed_at = clock::now();
   *conn = pooled_connection{};  // released (and, being closed, dropped) now
   if (!retry) co_return first;
 
   count_retry(*state);
-  auto fresh = co_await acquire_here(state, acquire_deadline, failed_at);
+  auto fresh = co_await acquire_here(state, acquire_deadline, failed_at, kind);
   if (!fresh) co_return Result(fresh.error());
   Result second = co_await work(**fresh);
   *fresh = pooled_connection{};

@@ -52,6 +52,26 @@
 // call parses its SQL anew) with an optional prelude of transaction-local
 // settings, pipelined in the same round trip and the same implicit transaction
 // (one Sync), so nothing outlives the call on the server session.
+//
+// Shared use (pipelining): after `set_shared(true)` several coroutines may run
+// `execute` on the connection at once (the pool lends it so to read-only work,
+// see connection_pool.hpp). Each call is sent at once in libpq's pipeline mode
+// as its own unit (Bind, Execute, Sync: its own implicit transaction, so an
+// error fails that call alone) and its results are read in the order sent. One
+// caller at a time reads for all (the oldest still waiting; when it is done,
+// or gives up, the next takes over), so the server can run statements back to
+// back from its input buffer, and one read can bring several callers' results:
+// fewer wake-ups and system calls on both sides than one statement per
+// connection at a time. Only `execute` may be used while shared.
+// A caller whose deadline passes (or that is cancelled) stops waiting at once;
+// its statement is not cancelled (a cancel request cannot say which statement
+// it means), its results are read and dropped by whoever reads next. So a
+// statement that runs long delays the calls sent after it on this connection
+// up to their own deadlines (the server's statement_timeout bounds it). When
+// shared use ends with abandoned statements still outstanding, they are
+// cancelled on the server and the connection `needs_recovery()` as after an
+// interrupted statement. A lost connection fails every outstanding call with
+// `connection_failed`.
 #pragma once
 
 #include <hookstream/storage/detail/operation_deadline.hpp>
@@ -66,12 +86,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 struct pg_conn;  // libpq's PGconn
 
@@ -124,6 +146,19 @@ class pg_connection {
   void use_unnamed_statements(std::string prelude);
   /// True after `use_unnamed_statements`.
   bool unnamed_statements() const noexcept { return unnamed_; }
+
+  /// Starts or ends shared use (see "Shared use" above). Ending it with
+  /// statements still outstanding (all abandoned by their callers) cancels them
+  /// on the server and leaves the connection `needs_recovery()`.
+  /// Precondition for starting: `usable()` and named statements.
+  void set_shared(bool shared) noexcept;
+  bool shared() const noexcept { return shared_; }
+  /// True when one more caller may share the connection: shared, open, not
+  /// closing and not being recovered.
+  bool shareable() const noexcept;
+  /// Statements sent in shared use whose results are not read yet (those of
+  /// callers that gave up included).
+  std::size_t outstanding() const noexcept { return calls_.size(); }
 
   /// Runs SQL text with the simple protocol (several statements allowed, no
   /// parameters): migrations, SET, BEGIN/COMMIT. Returns the last result.
@@ -188,6 +223,16 @@ class pg_connection {
   boost::asio::awaitable<db_result<query_result>> run_statement(std::string_view sql,
                                                                 std::span<const query_param> params,
                                                                 result_format format, clock::time_point deadline);
+  struct pipelined_call;
+  boost::asio::awaitable<db_result<query_result>> run_pipelined(std::string_view sql,
+                                                                std::span<const query_param> params,
+                                                                result_format format, clock::time_point deadline);
+  boost::asio::awaitable<db_result<query_result>> await_call(std::shared_ptr<pipelined_call> call,
+                                                             clock::time_point deadline);
+  boost::asio::awaitable<wait_status> read_pipeline(const pipelined_call* until);
+  void pass_reading() noexcept;
+  boost::asio::awaitable<bool> drain_abandoned(clock::time_point deadline);
+  void fail_pipeline(const db_error& cause) noexcept;
   boost::asio::awaitable<db_result<query_result>> run_script(std::string_view sql, clock::time_point deadline);
   boost::asio::awaitable<bool> run_recovery(clock::time_point deadline);
   boost::asio::awaitable<db_result<bool>> run_notification_wait(clock::time_point deadline);
@@ -223,6 +268,13 @@ class pg_connection {
   bool unnamed_ = false;
   std::string prelude_;
   std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> statements_;  // SQL -> name
+  // Shared use: the calls sent and not yet answered, oldest first, and whether
+  // one of their callers is reading for all.
+  bool shared_ = false;
+  bool reading_ = false;
+  std::deque<std::shared_ptr<pipelined_call>> calls_;
+  // Statement names whose prepare is sent and not answered yet (shared use).
+  std::unordered_set<std::string> unconfirmed_;
 };
 
 }  // namespace hookstream::storage
