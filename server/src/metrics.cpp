@@ -51,6 +51,7 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_recovered_.store(s.recovered, r);
   pool_retries_.store(s.retries, r);
   pool_acquired_.store(s.acquired, r);
+  pool_joined_.store(s.joined, r);
   pool_waited_.store(s.waited, r);
   pool_wait_ns_.store(s.wait_ns, r);
   pool_unnamed_.store(s.unnamed_statements ? 1 : 0, r);
@@ -175,6 +176,9 @@ std::string metrics_registry::render_prometheus() const {
   gauge("hookstream_db_pool_connecting", "Connections being opened.", &server_metrics::pool_connecting_);
   gauge("hookstream_db_pool_acquires_total", "Connections lent (each request's read takes one, a retried one two).",
         &server_metrics::pool_acquired_, "counter");
+  gauge("hookstream_db_pool_shared_acquires_total",
+        "Of those, reads that shared a connection already lent, their statements pipelined (--pipeline-depth).",
+        &server_metrics::pool_joined_, "counter");
   gauge("hookstream_db_pool_waits_total", "Of those, the ones that waited for a connection to be freed or opened.",
         &server_metrics::pool_waited_, "counter");
   sample("hookstream_db_pool_wait_seconds_total", "Their time waiting, summed.", "counter",

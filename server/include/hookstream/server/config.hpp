@@ -51,7 +51,9 @@ struct server_config {
   bool check_counters = false;   ///< --check-counters
   bool recount = false;          ///< --recount
   std::optional<std::string> command_env;  ///< --env: limits --check-counters/--recount
-  storage::pool_config pool;     ///< conninfo filled from database_url
+  /// conninfo filled from database_url. Reads share a connection four deep
+  /// (`--pipeline-depth`; see storage/connection_pool.hpp, "Shared loans").
+  storage::pool_config pool{.pipeline_depth = 4};
   /// Period of each worker's event-loop lag monitor (see loop_lag_monitor.hpp).
   std::chrono::milliseconds loop_monitor_period{20};
   handler_config handler;

@@ -82,7 +82,7 @@ class server_metrics {
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
   std::atomic<std::uint64_t> pool_recovering_{0}, pool_database_down_{0}, pool_refused_down_{0}, pool_stale_{0};
   std::atomic<std::uint64_t> pool_recoveries_{0}, pool_recovered_{0}, pool_retries_{0};
-  std::atomic<std::uint64_t> pool_acquired_{0}, pool_waited_{0}, pool_wait_ns_{0};
+  std::atomic<std::uint64_t> pool_acquired_{0}, pool_joined_{0}, pool_waited_{0}, pool_wait_ns_{0};
   std::atomic<std::uint64_t> pool_unnamed_{0};
   std::array<std::atomic<std::uint64_t>, 1 + max_replicas> reads_{};  // [0] primary, [1 + i] replica i
   std::atomic<std::uint64_t> read_fallbacks_{0};

@@ -19,6 +19,8 @@
 //
 // `work` is read-only: it may run twice (the pool's own retry, see
 // connection_pool::with_connection, and this fallback), on different servers.
+// It only runs `execute`: it gets a shared loan (connection_pool.hpp, "Shared
+// loans"), so its statements may be pipelined with other reads'.
 //
 // Thread-safety: like the pools, one router per io_context thread.
 #pragma once
@@ -80,7 +82,7 @@ auto read_router::read(Work work, clock::time_point acquire_deadline, bool* from
     -> boost::asio::awaitable<typename std::invoke_result_t<Work&, pg_connection&>::value_type> {
   if (from_replica) *from_replica = false;
   if (const auto i = pick_replica()) {
-    auto r = co_await replicas_[*i]->with_connection(work, acquire_deadline);
+    auto r = co_await replicas_[*i]->with_connection(work, acquire_deadline, loan::shared);
     if (r || !worth_the_primary(r.error())) {
       count(1 + *i);
       if (from_replica) *from_replica = true;
@@ -88,7 +90,7 @@ auto read_router::read(Work work, clock::time_point acquire_deadline, bool* from
     }
     ++fallbacks_;
   }
-  auto r = co_await primary_.with_connection(std::move(work), acquire_deadline);
+  auto r = co_await primary_.with_connection(std::move(work), acquire_deadline, loan::shared);
   count(0);
   co_return r;
 }
