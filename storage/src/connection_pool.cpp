@@ -121,7 +121,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     if (shared) {
       auto it = std::find_if(shared_.begin(), shared_.end(), [&](const shared_loan& l) { return l.conn == conn; });
       if (it != shared_.end() && --it->borrowers > 0) {
-        if (!closed_ && conn->shareable()) share_with_waiters(*it);
+        if (!closed_) share_with_waiters(*it);
         return;
       }
       if (it != shared_.end()) shared_.erase(it);
@@ -239,13 +239,22 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
     return shared_.emplace_back(shared_loan{conn, 1});
   }
 
+  // Whether a shared connection takes one more borrower: room among its
+  // borrowers, and fewer units outstanding than the depth. Units abandoned by
+  // callers that left still count, so a connection whose statement is stuck
+  // (waiting on a lock, say) takes no new readers, and what one connection
+  // holds outstanding stays under twice the depth.
+  bool has_room(const shared_loan& l) const noexcept {
+    return l.borrowers < config_.pipeline_depth && l.conn->outstanding() < config_.pipeline_depth &&
+           l.conn->shareable();
+  }
+
   // A connection already lent for sharing with room for one more borrower (the
   // first in lending order, so that one fills up, and pipelines, before the
   // next is used), or null.
   shared_loan* join_shared(clock::time_point alive_since) {
     for (auto& l : shared_) {
-      if (l.borrowers >= config_.pipeline_depth || !l.conn->shareable() || l.conn->last_alive() < alive_since)
-        continue;
+      if (!has_room(l) || l.conn->last_alive() < alive_since) continue;
       ++l.borrowers;
       ++stats_.acquired;
       ++stats_.joined;
@@ -256,7 +265,7 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
 
   // Room on a shared connection: queued waiters that a shared loan will do join it.
   void share_with_waiters(shared_loan& l) {
-    for (auto it = waiters_.begin(); it != waiters_.end() && l.borrowers < config_.pipeline_depth;) {
+    for (auto it = waiters_.begin(); it != waiters_.end() && has_room(l);) {
       waiter* w = *it;
       if (!w->shared || l.conn->last_alive() < w->alive_since) {
         ++it;

@@ -306,6 +306,37 @@ BOOST_AUTO_TEST_CASE(abandoned_statements_are_cancelled_when_the_last_borrower_l
   });
 }
 
+// A connection with as many statements outstanding as the depth takes no new
+// reader, though it has room among its borrowers: abandoned statements that
+// are stuck there would hold up whatever joined.
+BOOST_AUTO_TEST_CASE(a_connection_with_the_depth_outstanding_takes_no_new_reader) {
+  asio::io_context io(test::io_concurrency_hint());
+  storage::connection_pool pool(io.get_executor(), config(1, 2));
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    {
+      auto stuck = co_await pool.acquire(soon(), loan::shared);
+      BOOST_REQUIRE(stuck);
+      for (int i = 0; i < 2; ++i) {
+        auto r = co_await (*stuck)->execute("SELECT 1::int8 FROM pg_sleep(30)", {}, result_format::binary,
+                                            soon(100ms));
+        BOOST_REQUIRE(!r);
+      }
+      BOOST_TEST((*stuck)->outstanding() == 2u);
+      auto reader = co_await pool.acquire(soon(100ms), loan::shared);
+      BOOST_REQUIRE(!reader);
+      BOOST_TEST(reader.error().code == make_error_code(errc::acquire_timeout));
+    }
+    // Given back: both cancelled, the connection recovered and lent again.
+    auto reader = co_await pool.acquire(soon(), loan::shared);
+    BOOST_REQUIRE(reader);
+    auto r = co_await (*reader)->execute("SELECT 5::int8", {}, result_format::binary, soon());
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->integer(0, 0) == 5);
+  });
+  BOOST_TEST(pool.stats().recovered == 1u);
+  BOOST_TEST(pool.stats().joined == 0u);
+}
+
 // The server ends the session while four readers share it: every one hears
 // `connection_failed` at once (not at its deadline), and with_connection runs
 // each read once more, on a new connection.

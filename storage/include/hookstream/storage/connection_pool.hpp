@@ -55,6 +55,10 @@
 // loan joins the first connection lent for sharing that has room, before it
 // takes an idle one, so one connection fills up (and pipelines) before the next
 // is used; queued shared waiters join a connection as soon as it has room.
+// Room means fewer than `pipeline_depth` borrowers and fewer than
+// `pipeline_depth` statements outstanding, those that callers abandoned at
+// their deadlines included: a connection whose statement is stuck (on a lock,
+// say) takes no new readers, and none holds more than twice the depth.
 // A shared connection counts once toward `max_size`, and returns to the idle
 // connections (or to recovery, when callers abandoned statements on it) when
 // its last borrower gives it back. Why: with one statement per connection at a
