@@ -42,6 +42,22 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(asio::use_awaitable);
 }
+
+// A reader of its own: a coroutine on `io` that takes a shared loan of `pool`
+// and runs `body(pg_connection&)` (an awaitable<void>) on it.
+template <class Body>
+void spawn_reader(asio::io_context& io, storage::connection_pool& pool, Body body) {
+  asio::co_spawn(
+      io,
+      [&pool, body = std::move(body)]() mutable -> asio::awaitable<void> {
+        auto c = co_await pool.acquire(soon(), loan::shared);
+        BOOST_TEST(static_cast<bool>(c));
+        if (!c) co_return;
+        BOOST_TEST(c->shared());
+        co_await body(**c);
+      },
+      asio::detached);
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(shared_loans)
@@ -58,26 +74,19 @@ BOOST_AUTO_TEST_CASE(readers_share_one_connection_and_each_gets_its_own_answers)
   storage::pg_connection* seen = nullptr;
   test::run_on(io, [&]() -> asio::awaitable<void> {
     for (int reader = 0; reader < 4; ++reader) {
-      asio::co_spawn(
-          io,
-          [&, reader]() -> asio::awaitable<void> {
-            auto c = co_await pool.acquire(soon(), loan::shared);
-            if (!c) co_return;
-            BOOST_TEST(c->shared());
-            seen = &**c;
-            // The first statement runs long enough for all four to be queued behind one another.
-            auto first = co_await (*c)->execute("SELECT pg_backend_pid(), pg_sleep(0.1)", {}, result_format::binary,
-                                                soon());
-            if (first) pids[reader] = first->integer(0, 0);
-            for (int i = 0; i < 50; ++i) {
-              const std::string value = std::to_string(reader * 1000 + i);
-              const std::array<storage::query_param, 1> params{std::string_view(value)};
-              auto r = co_await (*c)->execute("SELECT $1::int8 * 2", params, result_format::binary, soon());
-              if (!r || r->integer(0, 0) != 2 * (reader * 1000 + i)) ++mismatches[reader];
-              else ++answered[reader];
-            }
-          },
-          asio::detached);
+      spawn_reader(io, pool, [&, reader](storage::pg_connection& c) -> asio::awaitable<void> {
+        seen = &c;
+        // The first statement runs long enough for all four to be queued behind one another.
+        auto first = co_await c.execute("SELECT pg_backend_pid(), pg_sleep(0.1)", {}, result_format::binary, soon());
+        if (first) pids[reader] = first->integer(0, 0);
+        for (int i = 0; i < 50; ++i) {
+          const std::string value = std::to_string(reader * 1000 + i);
+          const std::array<storage::query_param, 1> params{std::string_view(value)};
+          auto r = co_await c.execute("SELECT $1::int8 * 2", params, result_format::binary, soon());
+          if (!r || r->integer(0, 0) != 2 * (reader * 1000 + i)) ++mismatches[reader];
+          else ++answered[reader];
+        }
+      });
     }
     // Watches the connection while the first statements run.
     for (int i = 0; i < 100 && most_outstanding < 4; ++i) {
@@ -151,17 +160,12 @@ BOOST_AUTO_TEST_CASE(an_error_fails_its_own_caller_alone) {
                                      "SELECT 4::int8"};
   test::run_on(io, [&]() -> asio::awaitable<void> {
     for (int i = 0; i < 4; ++i) {
-      asio::co_spawn(
-          io,
-          [&, i]() -> asio::awaitable<void> {
-            auto c = co_await pool.acquire(soon(), loan::shared);
-            if (!c) co_return;
-            for (int round = 0; round < 2; ++round) {
-              auto r = co_await (*c)->execute(statements[i], {}, result_format::binary, soon());
-              outcomes[i] += r ? "ok " + std::to_string(r->integer(0, 0)) + ";" : r.error().sqlstate + ";";
-            }
-          },
-          asio::detached);
+      spawn_reader(io, pool, [&, i](storage::pg_connection& c) -> asio::awaitable<void> {
+        for (int round = 0; round < 2; ++round) {
+          auto r = co_await c.execute(statements[i], {}, result_format::binary, soon());
+          outcomes[i] += r ? "ok " + std::to_string(r->integer(0, 0)) + ";" : r.error().sqlstate + ";";
+        }
+      });
     }
     co_return;
   });
@@ -192,17 +196,11 @@ BOOST_AUTO_TEST_CASE(a_failed_prepare_does_not_fail_a_later_caller_of_the_same_s
     }
     admin.exec("BEGIN; LOCK TABLE shared_loans_locked IN ACCESS EXCLUSIVE MODE");
     for (int i = 0; i < 2; ++i) {
-      asio::co_spawn(
-          io,
-          [&, i]() -> asio::awaitable<void> {
-            auto c = co_await pool.acquire(soon(), loan::shared);
-            if (!c) co_return;
-            if (i == 1) co_await sleep_for(50ms);
-            auto r = co_await (*c)->execute("SELECT count(*) FROM shared_loans_locked", {}, result_format::binary,
-                                            soon());
-            outcomes[i] = r ? "ok " + std::to_string(r->integer(0, 0)) : r.error().sqlstate;
-          },
-          asio::detached);
+      spawn_reader(io, pool, [&, i](storage::pg_connection& c) -> asio::awaitable<void> {
+        if (i == 1) co_await sleep_for(50ms);
+        auto r = co_await c.execute("SELECT count(*) FROM shared_loans_locked", {}, result_format::binary, soon());
+        outcomes[i] = r ? "ok " + std::to_string(r->integer(0, 0)) : r.error().sqlstate;
+      });
     }
     co_await sleep_for(450ms);
     admin.exec("COMMIT");
@@ -274,17 +272,11 @@ BOOST_AUTO_TEST_CASE(abandoned_statements_are_cancelled_when_the_last_borrower_l
       pid = p->integer(0, 0);
     }
     for (int i = 0; i < 2; ++i) {
-      asio::co_spawn(
-          io,
-          [&, i]() -> asio::awaitable<void> {
-            auto c = co_await pool.acquire(soon(), loan::shared);
-            if (!c) co_return;
-            auto r = co_await (*c)->execute("SELECT 1::int8 FROM pg_sleep(30)", {}, result_format::binary,
-                                            soon(200ms));
-            outcomes[i] = r ? "answered" : r.error().code.message();
-            if (i == 1) outcomes[i] += " outstanding " + std::to_string((*c)->outstanding());
-          },
-          asio::detached);
+      spawn_reader(io, pool, [&, i](storage::pg_connection& c) -> asio::awaitable<void> {
+        auto r = co_await c.execute("SELECT 1::int8 FROM pg_sleep(30)", {}, result_format::binary, soon(200ms));
+        outcomes[i] = r ? "answered" : r.error().code.message();
+        if (i == 1) outcomes[i] += " outstanding " + std::to_string(c.outstanding());
+      });
     }
     co_return;
   });

@@ -19,7 +19,8 @@
 // Threads: the connection runs on a `serial_executor` made from the executor it
 // is given (see serial_executor.hpp): as it is for an io_context(1), else a
 // strand. Its operations may be awaited from a coroutine on any executor (off
-// the connection's executor, each call hops onto it); one operation at a time.
+// the connection's executor, each call hops onto it); one operation at a time,
+// except `execute` in shared use (below).
 // When another thread may run the reactor (a strand on an io_context that
 // several threads run), the poll-before-wait check above is not enough: data
 // arriving between the poll and the wait's registration raises its edge on that
