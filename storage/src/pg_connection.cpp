@@ -110,12 +110,7 @@ void pg_connection::use_unnamed_statements(std::string prelude) {
 }
 
 void pg_connection::close() noexcept {
-  // Callers sharing the connection hear it now, not at their deadlines.
-  for (auto& call : calls_) {
-    if (call->outcome) continue;
-    call->outcome = db_error{errc::connection_failed, "the connection was closed", {}};
-    call->wake.cancel();
-  }
+  fail_outstanding_calls(db_error{errc::connection_failed, "the connection was closed", {}});
   calls_.clear();
   deadline_.disarm();
   if (socket_) {
@@ -164,9 +159,15 @@ void pg_connection::on_notice(void* arg, const PGresult* notice) {
 }
 
 db_error pg_connection::fail(errc code, std::string message) {
-  // The protocol state is unknown now: the only safe thing is a new connection.
-  if (code == errc::connection_failed) close();
-  return db_error{code, std::move(message), {}};
+  db_error error{code, std::move(message), {}};
+  if (code == errc::connection_failed) {
+    // The protocol state is unknown now: the only safe thing is a new
+    // connection. Callers sharing it hear the same cause (before close()
+    // would tell them only that it was closed).
+    fail_outstanding_calls(error);
+    close();
+  }
+  return error;
 }
 
 db_error pg_connection::connection_error(std::string_view what) {
@@ -193,6 +194,14 @@ db_error pg_connection::interrupted(wait_status why, std::string_view what) {
     needs_recovery_ = true;
   }
   return db_error{make_error_code(code), std::move(message), {}};
+}
+
+bool pg_connection::lost_in_pipeline(int& nulls_in_a_row) const noexcept {
+  // In pipeline mode each statement's results end with a null, and a unit's
+  // with PGRES_PIPELINE_SYNC. A connection that broke halfway only ever returns
+  // nulls: more in a row than a unit has statements (two: a prepare or a
+  // prelude, and the statement) means it is gone.
+  return PQstatus(conn_) != CONNECTION_OK || ++nulls_in_a_row > 2;
 }
 
 bool pg_connection::socket_ready(wait_for what) const noexcept {
@@ -350,10 +359,9 @@ asio::awaitable<db_result<void>> pg_connection::flush_output() {
 asio::awaitable<db_result<query_result>> pg_connection::read_results() {
   query_result kept;
   std::optional<db_error> error;
-  // In pipeline mode (unnamed statements with a prelude) every statement's
-  // results end with a null and the unit with PGRES_PIPELINE_SYNC. A connection
-  // that breaks halfway may never deliver the latter: more nulls than the unit
-  // has statements means it is gone.
+  // In pipeline mode (unnamed statements with a prelude) the unit ends with
+  // PGRES_PIPELINE_SYNC, which a broken connection may never deliver (see
+  // lost_in_pipeline).
   const bool pipeline = PQpipelineStatus(conn_) != PQ_PIPELINE_OFF;
   bool synced = false;
   for (int nulls = 0; !synced;) {
@@ -363,10 +371,10 @@ asio::awaitable<db_result<query_result>> pg_connection::read_results() {
     }
     PGresult* raw = PQgetResult(conn_);
     if (!raw) {
-      if (!pipeline) break;
-      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) break;
+      if (!pipeline || lost_in_pipeline(nulls)) break;
       continue;
     }
+    nulls = 0;
     query_result res(raw);
     switch (PQresultStatus(raw)) {
       case PGRES_TUPLES_OK:
@@ -483,13 +491,13 @@ bool pg_connection::shareable() const noexcept {
   return shared_ && is_open() && !needs_recovery_ && !server_closing_ && !unnamed_;
 }
 
-void pg_connection::fail_pipeline(const db_error& cause) noexcept {
+void pg_connection::fail_outstanding_calls(const db_error& cause) noexcept {
+  // Callers sharing the connection hear it now, not at their deadlines.
   for (auto& call : calls_) {
     if (call->outcome) continue;
-    call->outcome = db_error{errc::connection_failed, cause.message, cause.sqlstate};
+    call->outcome = cause;
     call->wake.cancel();
   }
-  close();  // (fails whatever is left)
 }
 
 void pg_connection::pass_reading() noexcept {
@@ -534,9 +542,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_pipelined(std::strin
   if (!PQsendQueryPrepared(conn_, it->second.c_str(), p.count(), p.values.data(), p.lengths.data(), p.formats.data(),
                            static_cast<int>(format)) ||
       PQpipelineSync(conn_) != 1) {
-    db_error e = connection_error("send");  // (closed: fail the others too)
-    fail_pipeline(e);
-    co_return e;
+    co_return connection_error("send");  // (fails the others too)
   }
   calls_.push_back(call);
   in_flight_ = true;
@@ -544,9 +550,7 @@ asio::awaitable<db_result<query_result>> pg_connection::run_pipelined(std::strin
     // The reader waits for earlier units' results: send this one now (what
     // the socket does not take, the reader sends before it waits again).
     if (PQflush(conn_) < 0) {
-      db_error e = connection_error("send");
-      fail_pipeline(e);
-      co_return e;
+      co_return connection_error("send");  // (fails the others too)
     }
   } else {
     // This caller is to read. The handlers already queued on this thread go
@@ -572,9 +576,7 @@ asio::awaitable<db_result<query_result>> pg_connection::await_call(std::shared_p
         co_return std::move(*call->outcome);
       }
       if (status == wait_status::failed) {
-        db_error e = connection_error("receive");
-        fail_pipeline(e);
-        co_return e;
+        co_return connection_error("receive");  // (fails the others too)
       }
       call->abandoned = true;
       pass_reading();
@@ -614,9 +616,7 @@ asio::awaitable<pg_connection::wait_status> pg_connection::read_pipeline(const p
     PGresult* raw = PQgetResult(conn_);
     pipelined_call& head = *calls_.front();
     if (!raw) {
-      // Each statement's results end with a null. A connection that broke
-      // halfway only ever returns nulls.
-      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) co_return wait_status::failed;
+      if (lost_in_pipeline(nulls)) co_return wait_status::failed;
       continue;
     }
     nulls = 0;
@@ -758,9 +758,10 @@ asio::awaitable<bool> pg_connection::run_recovery(clock::time_point deadline) {
     PGresult* raw = PQgetResult(conn_);
     if (!raw) {
       if (!pipeline) break;
-      if (PQstatus(conn_) != CONNECTION_OK || ++nulls > 2) co_return give_up();
+      if (lost_in_pipeline(nulls)) co_return give_up();
       continue;
     }
+    nulls = 0;
     const bool synced = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
     PQclear(raw);
     if (synced) break;

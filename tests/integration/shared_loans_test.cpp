@@ -329,6 +329,38 @@ BOOST_AUTO_TEST_CASE(a_connection_with_the_depth_outstanding_takes_no_new_reader
   BOOST_TEST(pool.stats().joined == 0u);
 }
 
+// The same without the pool's retry: every caller on the lost connection hears
+// why it was lost (libpq's message, the one the reading caller got), not only
+// that the connection was closed.
+BOOST_AUTO_TEST_CASE(every_caller_on_a_lost_connection_hears_why) {
+  asio::io_context io(test::io_concurrency_hint());
+  storage::connection_pool pool(io.get_executor(), config(1, 4));
+  test::sql_session admin;
+  std::int64_t pid = 0;
+  std::vector<std::optional<storage::db_error>> errors(4);
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    for (int reader = 0; reader < 4; ++reader) {
+      spawn_reader(io, pool, [&, reader](storage::pg_connection& c) -> asio::awaitable<void> {
+        pid = c.backend_pid();
+        auto r = co_await c.execute("SELECT pg_sleep(0.5)", {}, result_format::binary, soon());
+        if (!r) errors[reader] = r.error();
+      });
+    }
+    co_await sleep_for(100ms);
+    admin.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 5000)");
+    for (int i = 0; i < 200 && !errors[3]; ++i) co_await sleep_for(5ms);
+  });
+  BOOST_TEST(pid != 0);
+  for (int reader = 0; reader < 4; ++reader) {
+    BOOST_TEST_CONTEXT("reader " << reader) {
+      BOOST_REQUIRE(errors[reader].has_value());
+      BOOST_TEST((errors[reader]->code == errc::connection_failed));
+      BOOST_TEST(errors[reader]->message.find("the connection was closed") == std::string::npos);
+      BOOST_TEST(errors[reader]->message == errors[0]->message);
+    }
+  }
+}
+
 // The server ends the session while four readers share it: every one hears
 // `connection_failed` at once (not at its deadline), and with_connection runs
 // each read once more, on a new connection.

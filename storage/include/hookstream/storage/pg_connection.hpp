@@ -219,6 +219,7 @@ class pg_connection {
   enum class wait_status { ready, deadline, cancelled, failed };
   boost::asio::awaitable<wait_status> wait_ready(wait_for what);
   bool socket_ready(wait_for what) const noexcept;
+  bool lost_in_pipeline(int& nulls_in_a_row) const noexcept;
   boost::asio::awaitable<db_result<void>> resolve_and_start(const std::string& conninfo, clock::time_point deadline);
   boost::asio::awaitable<db_result<void>> connect_steps(std::string conninfo, clock::time_point deadline);
   boost::asio::awaitable<db_result<query_result>> run_statement(std::string_view sql,
@@ -233,7 +234,7 @@ class pg_connection {
   boost::asio::awaitable<wait_status> read_pipeline(const pipelined_call* until);
   void pass_reading() noexcept;
   boost::asio::awaitable<bool> drain_abandoned(clock::time_point deadline);
-  void fail_pipeline(const db_error& cause) noexcept;
+  void fail_outstanding_calls(const db_error& cause) noexcept;
   boost::asio::awaitable<db_result<query_result>> run_script(std::string_view sql, clock::time_point deadline);
   boost::asio::awaitable<bool> run_recovery(clock::time_point deadline);
   boost::asio::awaitable<db_result<bool>> run_notification_wait(clock::time_point deadline);
