@@ -9,6 +9,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 using namespace hookstream;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -111,6 +115,48 @@ BOOST_AUTO_TEST_CASE(open_writers_are_seen_until_they_end_and_readers_are_not_wr
     BOOST_TEST(!co_await open());
     BOOST_REQUIRE(co_await conn.execute_script("ROLLBACK", soon()));
   });
+}
+
+// Changes of one attempt are in the log in the order they were made, also when
+// the later change comes from the older transaction: one that took its xid
+// first and changes the row after a younger one has committed its own change
+// (the row lock orders the two changes; the xids do not). Ordered by the
+// writers' xids alone, the attempt's last event in the log would be the younger
+// transaction's state while the row holds the older one's, and a stream's
+// client would be left with a state the attempt no longer has. Read as the
+// hub reads (read_events, from the start); a database of its own, so that
+// the log holds only this test's events.
+BOOST_AUTO_TEST_CASE(changes_of_one_attempt_are_logged_in_the_order_they_were_made) {
+  const test::scratch_database scratch("hookstream_row_order");
+  BOOST_REQUIRE(storage::migrate_database(scratch.url(), 60s));
+  test::sql_session db(scratch.url()), older(scratch.url()), younger(scratch.url());
+  const auto t = test::make_tenant(db);
+  const std::string id = test::insert_attempts(db, t, {{.status = "pending"}}).front();
+  const std::string where = " WHERE id = " + test::quote(id);
+  older.exec("BEGIN");
+  const std::string older_xid = *older.scalar("SELECT pg_current_xact_id()");  // takes its xid now
+  younger.exec("UPDATE delivery_attempts SET status = 'failed'" + where);      // commits first
+  older.exec("UPDATE delivery_attempts SET status = 'success'" + where);
+  older.exec("COMMIT");
+  BOOST_TEST(std::stoull(older_xid) < std::stoull(*younger.scalar("SELECT max(xid)::text::int8 FROM attempt_events")));
+  BOOST_TEST(*db.scalar("SELECT status FROM delivery_attempts" + where) == "success");
+
+  asio::io_context io(test::io_concurrency_hint());
+  std::vector<std::string> statuses;
+  std::vector<storage::event_position> positions;
+  test::run_on(io, [&]() -> asio::awaitable<void> {
+    storage::pg_connection conn(io.get_executor());
+    BOOST_REQUIRE(co_await conn.connect(scratch.url(), soon()));
+    auto batch = co_await storage::read_events(conn, {}, {}, soon());
+    BOOST_REQUIRE(batch);
+    for (int i = 0; i < batch->rows.size(); ++i) {
+      if (batch->rows[i].id != id) continue;
+      statuses.emplace_back(batch->rows[i].status);
+      positions.push_back(batch->positions[static_cast<std::size_t>(i)]);
+    }
+  });
+  BOOST_TEST(statuses == (std::vector<std::string>{"pending", "failed", "success"}), boost::test_tools::per_element());
+  BOOST_TEST(std::is_sorted(positions.begin(), positions.end()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

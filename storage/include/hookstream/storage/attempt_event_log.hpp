@@ -8,19 +8,23 @@
 // key 6 and commits, the reader sees 6 and moves past it, then T1 commits 5.
 //
 // The scheme. A trigger writes one event row per inserted or changed attempt,
-// carrying the writing transaction's id (`xid`, pg_current_xact_id()) and a
-// sequence number (`seq`). Positions are ordered by (xid, seq). A reader only
+// placed at a position (`xid`, `seq`): `seq` a sequence number, `xid` the
+// writing transaction's id (pg_current_xact_id()), or, for a change of an
+// attempt whose latest event sits at a larger xid, that xid (migration 0044;
+// see "One attempt's changes" below). Either way an event's xid is never below
+// its own transaction's. Positions are ordered by (xid, seq). A reader only
 // takes events with xid below its snapshot's xmin (pg_snapshot_xmin(
 // pg_current_snapshot()), evaluated in the same statement and snapshot as the
 // read). Why that is enough:
 //  - Every transaction with an xid below xmin has ended (PostgreSQL publishes a
 //    new xid in the process array before any later xid can complete, so no
-//    running xid hides below a snapshot's xmin). Its events are visible if it
-//    committed and never will be if it aborted: the set of events with
-//    xid < xmin is final.
+//    running xid hides below a snapshot's xmin). An event placed below xmin was
+//    written by such a transaction; it is visible if that committed and never
+//    will be if it aborted: the set of events with xid < xmin is final.
 //  - A transaction that has not ended has xid >= xmin, and every transaction
-//    that starts later gets a larger xid. So whatever commits after the read
-//    sorts after every event the read could return.
+//    that starts later gets a larger xid; their events are placed at or above
+//    their own xids. So whatever commits after the read sorts after every event
+//    the read could return.
 // Hence "all events up to position P" (P below some reader's xmin) is a prefix
 // of the log that never changes, and resuming with (xid, seq) > P loses nothing
 // and repeats nothing. A reader's horizon is (xmin, 0): every event before it is
@@ -32,6 +36,16 @@
 // case so the reader can look again soon (no NOTIFY may come when the older
 // transaction aborts or writes elsewhere). Latency is bounded by the longest
 // writing transaction, never by a lost event.
+//
+// One attempt's changes. An xid is taken at a transaction's first write, not
+// when it changes a given row: a transaction that took its xid first can change
+// an attempt after a younger one has committed its own change of it (the row
+// lock orders the two changes; the xids do not). Placed at its own xid, the
+// older transaction's event would sort first, and the attempt's last event
+// would show a state the row no longer has. So a change is placed at the
+// attempt's latest event's xid when that is larger, with a new (larger) seq:
+// still at or above its own xid, and the changes of one attempt are in the log
+// in the order they were made.
 //
 // Events are copies of the row as the writing statement left it: a changed
 // attempt is a new event with its new state, delivered again; "exactly once"
