@@ -545,7 +545,10 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
   }
   BOOST_TEST_INFO("descriptors now " << now.total << " (" << now.db_sockets << " to the database), at baseline "
                                      << baseline.total << " (" << baseline.db_sockets << ")");
-  if (now.other() != baseline.other()) {
+  const bool db_sockets_match = static_cast<std::int64_t>(now.db_sockets) == backends + maintenance + live_tail;
+  if (now.other() != baseline.other() || !db_sockets_match) {
+    // What to look at when it fails: every descriptor, and each TCP socket's
+    // state (01 established, 08 close-wait: the server closed it, we did not).
     std::string listing;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd")) {
       std::error_code ec;
@@ -572,7 +575,8 @@ void expect_resources_back_to_baseline(server_process& server, pg_cluster& clust
   // Every database socket of the server is a pooled connection, its one
   // maintenance connection or its one live-tail listener, and the pool stays
   // within its size.
-  BOOST_TEST(static_cast<std::int64_t>(now.db_sockets) == backends + maintenance + live_tail);
+  BOOST_TEST(db_sockets_match, "database sockets " << now.db_sockets << ", backends: " << backends << " pooled, "
+                                                  << maintenance << " maintenance, " << live_tail << " live tail");
   BOOST_TEST(maintenance <= 1);
   BOOST_TEST(live_tail <= 1);
   BOOST_TEST(backends <= static_cast<std::int64_t>(max_connections));
