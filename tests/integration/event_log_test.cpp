@@ -10,6 +10,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -157,6 +159,42 @@ BOOST_AUTO_TEST_CASE(changes_of_one_attempt_are_logged_in_the_order_they_were_ma
   });
   BOOST_TEST(statuses == (std::vector<std::string>{"pending", "failed", "success"}), boost::test_tools::per_element());
   BOOST_TEST(std::is_sorted(positions.begin(), positions.end()));
+}
+
+// An existing database at migration 0043, its log already holding events,
+// takes 0044 in place: one migration runs, the events stay where they were,
+// and from then on an older transaction's change of an attempt is logged after
+// a younger one's. (0043's state is made by putting 0040's trigger function
+// back and forgetting 0044.)
+BOOST_AUTO_TEST_CASE(an_existing_database_takes_migration_0044) {
+  const test::scratch_database scratch("hookstream_0044");
+  BOOST_REQUIRE(storage::migrate_database(scratch.url(), 60s));
+  test::sql_session db(scratch.url()), older(scratch.url()), younger(scratch.url());
+  std::ifstream in(std::string(HOOKSTREAM_SOURCE_DIR) + "/storage/migrations/0040_live_tail_notify_once.sql");
+  BOOST_REQUIRE(in);
+  db.exec(std::string(std::istreambuf_iterator<char>(in), {}));
+  db.exec("DELETE FROM hookstream_migrations WHERE version = 44");
+  const auto t = test::make_tenant(db);
+  const std::string id = test::insert_attempts(db, t, {{.status = "pending"}}).front();
+  const std::string where = " WHERE id = " + test::quote(id);
+  db.exec("UPDATE delivery_attempts SET status = 'retrying'" + where);
+  const std::string logged_before = *db.scalar("SELECT string_agg(xid || '/' || seq || '/' || status, ',' ORDER BY xid, seq) "
+                                               "FROM attempt_events");
+
+  auto applied = storage::migrate_database(scratch.url(), 60s);
+  BOOST_REQUIRE(applied);
+  BOOST_TEST(*applied == 1);
+  BOOST_TEST(*db.scalar("SELECT max(version) FROM hookstream_migrations") == "44");
+  BOOST_TEST(*db.scalar("SELECT string_agg(xid || '/' || seq || '/' || status, ',' ORDER BY xid, seq) "
+                        "FROM attempt_events") == logged_before);
+
+  older.exec("BEGIN");
+  older.scalar("SELECT pg_current_xact_id()");
+  younger.exec("UPDATE delivery_attempts SET status = 'failed'" + where);
+  older.exec("UPDATE delivery_attempts SET status = 'success'" + where);
+  older.exec("COMMIT");
+  BOOST_TEST(*db.scalar("SELECT string_agg(status, ',' ORDER BY xid, seq) FROM attempt_events" + where) ==
+             "pending,retrying,failed,success");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
