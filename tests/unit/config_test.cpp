@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(row_cache_options_reach_the_handler) {
 }
 
 BOOST_AUTO_TEST_CASE(active_requests_per_connection_reaches_the_handler) {
-  BOOST_TEST(parsed({"--database-url=db"}).handler.active_requests_per_connection == 4u);
+  BOOST_TEST(parsed({"--database-url=db"}).handler.active_requests_per_connection == 2u);
   BOOST_TEST(parsed({"--database-url=db", "--active-requests-per-connection=0"}).handler.active_requests_per_connection ==
              0u);
   BOOST_TEST(parsed({"--database-url=db", "--active-requests-per-connection=16"}).handler.active_requests_per_connection ==
