@@ -99,10 +99,11 @@ struct handler_config {
   /// handler works on at once, per connection of its primary pool (max_size);
   /// later ones wait their turn, in arrival order, within acquire_timeout (see
   /// admission_gate.hpp). Health, readiness, metrics and the OpenAPI document
-  /// never wait. 0: no bound. Why 2 (README, Performance, item 6): at most one
-  /// request in a connection's pipeline behind the one running keeps the
-  /// database busy between statements; deeper pipelines only made the
-  /// database and the server spend more per request when many clients wait.
+  /// never wait. 0: no bound. Why 2 (README, Performance, "Two active
+  /// requests per pooled connection"): about one request queued behind the one
+  /// running keeps a connection's backend busy between statements (1 left it
+  /// idle); with 4, at 1,024 clients, the database and the server spent more
+  /// per request. 2 and 3 measured within this machine's noise of each other.
   std::size_t active_requests_per_connection = 2;
   /// Budget for all database work of one request (answer 504 past it).
   std::chrono::milliseconds request_timeout{10000};
