@@ -15,12 +15,13 @@ namespace asio = boost::asio;
 // A request in the queue, until its turn, its deadline or its cancellation
 // (whichever comes first marks it done; the queue drops done ones lazily).
 struct admission_gate::waiter {
-  waiter(std::uint64_t n, clock::time_point d) : number(n), deadline(d) {}
+  waiter(std::uint64_t n, clock::time_point d) : number(n), deadline(d), since(clock::now()) {}
   virtual ~waiter() = default;
   /// Completes the wait as if by post, with a pass or without.
   virtual void finish(admission_gate& gate, bool admitted) = 0;
   std::uint64_t number;
   clock::time_point deadline;
+  clock::time_point since;  // when it joined the queue
   bool done = false;
 };
 
@@ -96,6 +97,7 @@ asio::awaitable<std::optional<admission_gate::pass>> admission_gate::enter(clock
         // A free place is never left while others wait: release hands it over.
         if (max_active_ == 0 || active_ < max_active_) {
           ++active_;  // the completion's pass owns it
+          ++totals_.admitted;
           auto ex = asio::get_associated_executor(handler);
           asio::post(ex, completion<handler_type>{std::move(handler), this, true});
           return;
@@ -118,6 +120,9 @@ void admission_gate::release() noexcept {
     if (next->done) continue;
     next->done = true;
     --waiting_;
+    ++totals_.admitted;
+    ++totals_.waited;
+    totals_.wait_time += clock::now() - next->since;
     next->finish(*this, true);  // the place passes on: active_ stays
     return;
   }
@@ -139,6 +144,7 @@ void admission_gate::give_up(std::uint64_t number) {
   if (it == queue_.end() || (*it)->done) return;
   (*it)->done = true;
   --waiting_;
+  ++totals_.gave_up;
   (*it)->finish(*this, false);
 }
 
@@ -162,6 +168,7 @@ void admission_gate::on_deadline() {
     if (w->deadline <= now) {
       w->done = true;
       --waiting_;
+      ++totals_.timed_out;
       w->finish(*this, false);
     } else if (!next || w->deadline < *next) {
       next = w->deadline;

@@ -226,7 +226,7 @@ asio::awaitable<handler_result> api_handler::state::answer(std::shared_ptr<state
     s.metrics->in_flight_delta(-1);
     s.metrics->observe_request(head.result_int(), clock::now() - started);
     s.metrics->publish_pool(s.router.primary().stats());
-    s.metrics->publish_admission(s.gate.active(), s.gate.waiting());
+    s.metrics->publish_admission(s.gate);
     s.metrics->publish_reads(s.router);
     s.metrics->publish_auth(s.authenticator.lookups());
     s.metrics->publish_row_cache(s.attempts.row_cache());

@@ -57,6 +57,19 @@ void server_metrics::publish_pool(const storage::pool_stats& s) noexcept {
   pool_unnamed_.store(s.unnamed_statements ? 1 : 0, r);
 }
 
+void server_metrics::publish_admission(const admission_gate& gate) noexcept {
+  constexpr auto r = std::memory_order_relaxed;
+  const admission_gate::totals& t = gate.counts();
+  admission_active_.store(gate.active(), r);
+  admission_waiting_.store(gate.waiting(), r);
+  admission_admitted_.store(t.admitted, r);
+  admission_waited_.store(t.waited, r);
+  admission_wait_ns_.store(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.wait_time).count()), r);
+  admission_timed_out_.store(t.timed_out, r);
+  admission_gave_up_.store(t.gave_up, r);
+}
+
 void server_metrics::publish_row_cache(const storage::attempt_row_cache& cache) noexcept {
   constexpr auto r = std::memory_order_relaxed;
   row_cache_bytes_.store(cache.bytes(), r);
@@ -170,6 +183,17 @@ std::string metrics_registry::render_prometheus() const {
         &server_metrics::admission_active_);
   gauge("hookstream_api_requests_waiting", "API requests waiting for a place to work (admission gate).",
         &server_metrics::admission_waiting_);
+  gauge("hookstream_api_admissions_total", "API requests given a place to work (admission gate).",
+        &server_metrics::admission_admitted_, "counter");
+  gauge("hookstream_api_admission_waits_total", "Of those, the ones that first waited in the gate's queue.",
+        &server_metrics::admission_waited_, "counter");
+  sample("hookstream_api_admission_wait_seconds_total", "Their time waiting, summed.", "counter",
+         seconds_text(static_cast<double>(sum(&server_metrics::admission_wait_ns_)) / 1e9));
+  gauge("hookstream_api_admission_timeouts_total",
+        "API requests that waited for a place past handler_config::acquire_timeout (answered 503).",
+        &server_metrics::admission_timed_out_, "counter");
+  gauge("hookstream_api_admission_abandoned_total", "API requests whose client hung up while they waited for a place.",
+        &server_metrics::admission_gave_up_, "counter");
   gauge("hookstream_db_pool_idle", "Idle database connections.", &server_metrics::pool_idle_);
   gauge("hookstream_db_pool_in_use", "Database connections on loan.", &server_metrics::pool_in_use_);
   gauge("hookstream_db_pool_waiting", "Requests waiting for a connection.", &server_metrics::pool_waiting_);

@@ -388,6 +388,13 @@ BOOST_AUTO_TEST_CASE(a_client_that_hangs_up_while_it_waits_for_its_place_is_drop
   BOOST_TEST(server.get("/v1/delivery-attempts", key).status == 200u);
   metric(server, "hookstream_api_requests_active");
   BOOST_TEST(metric(server, "hookstream_api_requests_waiting") == 0.0);
+  // Four passes (the first look-up, the two pending listings, the last one);
+  // one of them after a turn in the queue, which left by neither deadline nor
+  // cancellation (the hang-up was found at its turn).
+  BOOST_TEST(metric(server, "hookstream_api_admissions_total") == 4.0);
+  BOOST_TEST(metric(server, "hookstream_api_admission_waits_total") == 1.0);
+  BOOST_TEST(metric(server, "hookstream_api_admission_wait_seconds_total") >= 0.1);
+  BOOST_TEST(metric(server, "hookstream_api_admission_timeouts_total") == 0.0);
   const std::string text = log.text();
   BOOST_TEST_INFO(text);
   BOOST_TEST(count_of(text, "request leaves-in-line: the client closed the connection while it waited its turn") == 1u);

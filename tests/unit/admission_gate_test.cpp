@@ -167,6 +167,36 @@ BOOST_AUTO_TEST_CASE(a_place_handed_over_as_the_deadline_passes_is_kept) {
   BOOST_TEST(r.gate.active() == 0u);
 }
 
+// The totals /metrics reports: every pass given, which of them waited and for
+// how long, and the waits that ended at a deadline or a hang-up.
+BOOST_AUTO_TEST_CASE(the_totals_count_passes_waits_timeouts_and_hang_ups) {
+  requests r(1, 5);
+  r.start(0);
+  r.start(1);
+  r.start(2, 20ms);
+  asio::cancellation_signal hang_up;
+  asio::co_spawn(r.io, r.request(3, 10s), asio::bind_cancellation_slot(hang_up.slot(), asio::detached));
+  r.io.poll();
+  BOOST_TEST(r.gate.counts().admitted == 1u);  // 0 only: the others queue
+  BOOST_TEST(r.gate.counts().waited == 0u);
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (r.refused.empty() && std::chrono::steady_clock::now() < until) r.io.run_one_for(50ms);
+  hang_up.emit(asio::cancellation_type::terminal);
+  r.io.poll();
+  BOOST_TEST(r.refused == (std::vector<int>{2, 3}), boost::test_tools::per_element());
+  std::this_thread::sleep_for(5ms);  // 1 has waited at least this long
+  r.drop(0);
+  BOOST_TEST(r.admitted == (std::vector<int>{0, 1}), boost::test_tools::per_element());
+  r.drop(1);
+  { auto now = r.gate.try_enter(); }
+  const admission_gate::totals& t = r.gate.counts();
+  BOOST_TEST(t.admitted == 3u);  // 0, 1 and the try_enter
+  BOOST_TEST(t.waited == 1u);    // 1
+  BOOST_TEST((t.wait_time >= 5ms && t.wait_time < 10s));
+  BOOST_TEST(t.timed_out == 1u);  // 2
+  BOOST_TEST(t.gave_up == 1u);    // 3
+}
+
 BOOST_AUTO_TEST_CASE(zero_means_no_bound) {
   requests r(0, 100);
   for (int i = 0; i < 100; ++i) r.start(i);

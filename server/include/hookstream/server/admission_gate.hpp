@@ -73,6 +73,7 @@ class admission_gate {
   std::optional<pass> try_enter() noexcept {
     if (max_active_ != 0 && active_ >= max_active_) return std::nullopt;
     ++active_;
+    ++totals_.admitted;
     return pass(this);
   }
 
@@ -86,6 +87,17 @@ class admission_gate {
 
   std::size_t active() const noexcept { return active_; }
   std::size_t waiting() const noexcept { return waiting_; }
+
+  /// What the gate did since it was made (/metrics reports them per window of
+  /// a load test: how many requests queued here, and for how long).
+  struct totals {
+    std::uint64_t admitted = 0;   ///< passes given (try_enter's and enter's)
+    std::uint64_t waited = 0;     ///< of them, the ones given after a turn in the queue
+    clock::duration wait_time{};  ///< those turns' time in the queue, summed
+    std::uint64_t timed_out = 0;  ///< requests that left the queue at their deadline
+    std::uint64_t gave_up = 0;    ///< requests that left it cancelled (their client hung up)
+  };
+  const totals& counts() const noexcept { return totals_; }
 
  private:
   struct waiter;
@@ -104,6 +116,7 @@ class admission_gate {
 
   std::size_t max_active_;
   std::size_t active_ = 0;
+  totals totals_;
   std::size_t waiting_ = 0;  // waiters still in their turn (queue_ may also hold ones that left)
   std::deque<std::unique_ptr<waiter>> queue_;
   std::uint64_t numbered_ = 0;  // the last waiter's number (a cancellation finds its waiter by it)

@@ -9,6 +9,7 @@
 // starts and fixed afterwards.
 #pragma once
 
+#include <hookstream/server/admission_gate.hpp>
 #include <hookstream/storage/attempt_row_cache.hpp>
 #include <hookstream/storage/connection_pool.hpp>
 #include <hookstream/storage/read_router.hpp>
@@ -45,12 +46,9 @@ class server_metrics {
   void in_flight_delta(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   /// Copies the pool's figures so other threads can read them.
   void publish_pool(const storage::pool_stats& s) noexcept;
-  /// Copies how many API requests hold a place in the admission gate and how
-  /// many wait for one (admission_gate.hpp).
-  void publish_admission(std::size_t active, std::size_t waiting) noexcept {
-    admission_active_.store(active, std::memory_order_relaxed);
-    admission_waiting_.store(waiting, std::memory_order_relaxed);
-  }
+  /// Copies how many API requests hold a place in the admission gate, how
+  /// many wait for one, and the gate's totals (admission_gate.hpp).
+  void publish_admission(const admission_gate& gate) noexcept;
   /// Copies the router's reads per server and its fallbacks.
   void publish_reads(const storage::read_router& router) noexcept;
   /// Copies the number of credential look-ups this worker sent to the database.
@@ -78,6 +76,8 @@ class server_metrics {
   histogram lag_, stall_;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> admission_active_{0}, admission_waiting_{0};
+  std::atomic<std::uint64_t> admission_admitted_{0}, admission_waited_{0}, admission_wait_ns_{0};
+  std::atomic<std::uint64_t> admission_timed_out_{0}, admission_gave_up_{0};
   std::atomic<std::uint64_t> pool_idle_{0}, pool_in_use_{0}, pool_waiting_{0}, pool_connecting_{0};
   std::atomic<std::uint64_t> pool_exhausted_{0}, pool_timed_out_{0}, pool_connect_failures_{0};
   std::atomic<std::uint64_t> pool_recovering_{0}, pool_database_down_{0}, pool_refused_down_{0}, pool_stale_{0};
