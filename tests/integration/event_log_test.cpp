@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace hookstream;
@@ -43,7 +44,8 @@ BOOST_AUTO_TEST_CASE(a_prune_reads_its_batch_not_the_whole_log) {
   db.exec(test::generated_attempts(t, 0, "'da_' || g", "success", "now() - g * interval '1 second'", 1, logged));
   db.exec("ANALYZE attempt_events");
   BOOST_REQUIRE(*db.scalar("SELECT count(*) FROM attempt_events") == std::to_string(logged));
-  const std::string last_event = *db.scalar("SELECT xid || '/' || seq FROM attempt_events ORDER BY xid DESC, seq DESC LIMIT 1");
+  const std::string last_event =
+      *db.scalar("SELECT xid || '/' || seq FROM attempt_events ORDER BY xid DESC, seq DESC LIMIT 1");
 
   asio::io_context io(test::io_concurrency_hint());
   test::run_on(io, [&]() -> asio::awaitable<void> {
@@ -197,6 +199,41 @@ BOOST_AUTO_TEST_CASE(an_existing_database_takes_migration_0044) {
   older.exec("COMMIT");
   BOOST_TEST(*db.scalar("SELECT string_agg(status, ',' ORDER BY xid, seq) FROM attempt_events" + where) ==
              "pending,retrying,failed,success");
+}
+
+// 0044's look-up of an updated attempt's later events reads the log by index,
+// only the events above the writer's xid: an update of one attempt in a log of
+// many events reads none of them by sequential scan (pg_stat_xact_user_tables
+// inside the updating transaction), and few by index.
+BOOST_AUTO_TEST_CASE(an_update_looks_up_later_events_by_index_not_the_whole_log) {
+  const test::scratch_database scratch("hookstream_0044_plan");
+  BOOST_REQUIRE(storage::migrate_database(scratch.url(), 60s));
+  test::sql_session db(scratch.url());
+  const auto t = test::make_tenant(db);
+  constexpr int logged = 20000;
+  db.exec(test::generated_attempts(t, 0, "'da_' || g", "pending", "now() - g * interval '1 second'", 1, logged));
+  db.exec("ANALYZE attempt_events");
+  const auto scans = [&] {
+    return *db.scalar("SELECT seq_tup_read || '/' || coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+                      "WHERE relid = 'attempt_events'::regclass");
+  };
+  for (const char* id : {"da_1", "da_777", "da_20000"}) {
+    db.exec("BEGIN");
+    const std::string before = scans();
+    db.exec(std::string("UPDATE delivery_attempts SET status = 'failed' WHERE id = '") + id + "'");
+    const std::string after = scans();
+    db.exec("COMMIT");
+    const auto read = [](const std::string& s) {
+      return std::pair{std::stoll(s.substr(0, s.find('/'))), std::stoll(s.substr(s.find('/') + 1))};
+    };
+    const auto [seq0, idx0] = read(before);
+    const auto [seq1, idx1] = read(after);
+    BOOST_TEST_CONTEXT(id) {
+      BOOST_TEST(seq1 - seq0 == 0);  // no sequential scan of the log
+      BOOST_TEST(idx1 - idx0 <= 10);  // and not the tenant's whole log by index either
+    }
+  }
+  BOOST_TEST(*db.scalar("SELECT count(*) FROM attempt_events") == std::to_string(logged + 3));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -167,9 +167,13 @@ BOOST_AUTO_TEST_CASE(new_and_changed_attempts_arrive_as_the_listing_renders_them
 
 // Migration 0040: PostgreSQL commits notifying transactions one at a time, so
 // a writer sends no NOTIFY while another writer's is pending (that one wakes
-// the listeners when it commits), and does when it writes alone.
+// the listeners when it commits), and does when it writes alone. A database of
+// its own: the NOTIFY says nothing of its writer, and another test binary's
+// writers in a shared database (ctest -j) would notify this listener too.
 BOOST_AUTO_TEST_CASE(a_writer_skips_its_notify_only_while_another_is_pending) {
-  test::sql_session db, listener, open_writer;
+  const test::scratch_database scratch("live_tail_notify");
+  BOOST_REQUIRE(storage::migrate_database(scratch.url(), 60s));
+  test::sql_session db(scratch.url()), listener(scratch.url()), open_writer(scratch.url());
   const auto t = test::make_tenant(db);
   listener.exec("LISTEN hookstream_attempt_events");
   listener.take_notifications();

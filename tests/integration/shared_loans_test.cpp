@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -391,7 +392,11 @@ BOOST_AUTO_TEST_CASE(a_lost_connection_fails_every_caller_and_their_reads_run_ag
           },
           asio::detached);
     }
-    for (int i = 0; i < 200 && pid == 0; ++i) co_await sleep_for(5ms);
+    // Every reader on the connection first (on a busy machine, under ctest -j,
+    // the last ones can take longer than the first one's pid), then a moment
+    // for their statements to leave.
+    const auto all_started = [&] { return std::all_of(runs.begin(), runs.end(), [](int n) { return n > 0; }); };
+    for (int i = 0; i < 400 && (pid == 0 || !all_started()); ++i) co_await sleep_for(5ms);
     co_await sleep_for(50ms);
     admin.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 5000)");
   });
