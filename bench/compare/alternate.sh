@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two hookstream-server builds in alternated rounds, with the bare page in each
-# round: per round the bare page under pgbench (force_generic_plan, 16 clients),
+# round: per round the bare page (the first page's, and the event filter's when
+# WHAT has event) under pgbench (force_generic_plan, 16 clients),
 # then per build (order reversed every other round) a warm-up and a measured
 # window of each request kind, 16 connections. Prints req/s and the server's
 # and the database's CPU per request (from /proc) per window. These VMs drift
@@ -30,19 +31,21 @@ base=http://127.0.0.1:18080/v1/delivery-attempts
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin/bench/hookstream-bench-sql" --bare --mode offset > "$work/bare.sql"
+"$bin/bench/hookstream-bench-sql" --bare --filter event --mode offset > "$work/bare-event.sql"
 
-bare_page() {
-  local before after out
+bare_page() {  # [event]: the event filter's bare page instead of the first page's
+  local before after out script=$work/bare.sql label="bare page   " defs=(-D p3=51 -D p4=0)
+  [ "${1:-}" = event ] && script=$work/bare-event.sql label="bare event  " defs=(-D p3="$hot_event" -D p4=51 -D p5=0)
   before=$(pg_ticks)
   out=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan -c jit=off -c max_parallel_workers_per_gather=0" \
-    "$PG_BIN/pgbench" -n -M prepared -c 16 -j 2 -T "${DUR:-10}" -f "$work/bare.sql" \
-    -D p1="$org" -D p2="$env" -D p3=51 -D p4=0 "$url" 2>/dev/null)
+    "$PG_BIN/pgbench" -n -M prepared -c 16 -j 2 -T "${DUR:-10}" -f "$script" \
+    -D p1="$org" -D p2="$env" "${defs[@]}" "$url" 2>/dev/null)
   sleep 0.2
   after=$(pg_ticks)
-  awk -v t=$((after - before)) -v hz="$hz" '
+  awk -v t=$((after - before)) -v hz="$hz" -v label="$label" '
     /actually processed/ {split($NF, x, "/"); n = x[1]}
     /^tps = / {tps = $3}
-    END {printf "bare page    tps %7.0f                    db_us %6.1f\n", tps, t / hz * 1e6 / n}' <<<"$out"
+    END {printf "%s tps %7.0f                    db_us %6.1f\n", label, tps, t / hz * 1e6 / n}' <<<"$out"
 }
 
 measure() {  # LABEL SERVER URL
@@ -71,7 +74,8 @@ PY
 what=${WHAT:-first range}
 for ((round = 1; round <= rounds; round++)); do
   echo "--- round $round"
-  bare_page
+  [[ $what == *first* || $what == *range* ]] && bare_page
+  [[ $what == *event* ]] && bare_page event
   order="A B"
   ((round % 2)) || order="B A"
   for build in $order; do

@@ -21,7 +21,7 @@ loadgen=$root/build/bench/hookstream-bench
 read -r _ _ _ _ api_key < <(grep '^KEY ' "$root/var/bench-keys-$attempts.txt" | head -n 1)
 url=postgresql://postgres@127.0.0.1:$port/hookstream_bench_$attempts
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$work/callgrind.out" "$KEEP"; rm -rf "$work"' EXIT
 BETTER_AUTH_SECRET=bench-better-auth-secret-0123456789abcdef valgrind --tool=callgrind --instr-atstart=no \
   --callgrind-out-file="$work/callgrind.out" "$srv" --database-url "$url" --listen 127.0.0.1:18082 --threads 1 \
   --pool-size 2 --rate-limit 0 --cursor-secret bench-cursor-secret-0123456789 > "$work/server.log" 2>&1 &
